@@ -1,0 +1,151 @@
+#include "observability/event_log.hpp"
+
+#include <boost/json/serialize.hpp>
+#include <boost/json/value.hpp>
+#include <spdlog/sinks/null_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+
+namespace chargerecon::obs {
+namespace {
+
+spdlog::level::level_enum to_spdlog(log_level l) {
+  switch (l) {
+    case log_level::trace: return spdlog::level::trace;
+    case log_level::debug: return spdlog::level::debug;
+    case log_level::info: return spdlog::level::info;
+    case log_level::warn: return spdlog::level::warn;
+    case log_level::error: return spdlog::level::err;
+    case log_level::critical: return spdlog::level::critical;
+    case log_level::off: return spdlog::level::off;
+  }
+  return spdlog::level::info;
+}
+
+std::string_view level_name(log_level l) {
+  switch (l) {
+    case log_level::trace: return "trace";
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    case log_level::critical: return "critical";
+    case log_level::off: return "off";
+  }
+  return "info";
+}
+
+std::string utc_timestamp(bool iso) {
+  const auto now = std::chrono::system_clock::now();
+  const auto secs = std::chrono::system_clock::to_time_t(now);
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::snprintf(buf, sizeof buf, iso ? "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ" : "%04d-%02d-%02d %02d:%02d:%02d.%03d",
+                tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return buf;
+}
+
+// Text values are quoted when they contain a space, quote, '=' or control character, so a
+// line always splits back into key=value pairs.
+void append_text_value(std::string& out, std::string_view v) {
+  bool needs_quotes = v.empty();
+  for (char c : v)
+    if (c == ' ' || c == '"' || c == '=' || static_cast<unsigned char>(c) < 0x20) needs_quotes = true;
+  if (!needs_quotes) {
+    out += v;
+    return;
+  }
+  out += boost::json::serialize(boost::json::string_view(v.data(), v.size()));
+}
+
+}  // namespace
+
+event_log::event_log(std::shared_ptr<spdlog::logger> sink, log_format format)
+    : sink_(std::move(sink)), format_(format) {
+  sink_->set_pattern("%v");
+}
+
+event_log event_log::null() {
+  auto logger = std::make_shared<spdlog::logger>("null", std::make_shared<spdlog::sinks::null_sink_mt>());
+  logger->set_level(spdlog::level::off);
+  return event_log(std::move(logger), log_format::text);
+}
+
+bool event_log::enabled(log_level level) const { return sink_->should_log(to_spdlog(level)); }
+
+void event_log::set_level(log_level level) { sink_->set_level(to_spdlog(level)); }
+
+std::string event_log::render(log_level level, std::string_view event, std::initializer_list<field> fields) const {
+  if (format_ == log_format::json) {
+    boost::json::object o;
+    o["ts"] = utc_timestamp(true);
+    o["level"] = level_name(level);
+    o["event"] = event;
+    for (const auto& f : fields) {
+      auto& slot = o[f.key];
+      std::visit([&](const auto& v) {
+        using V = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<V, std::string_view>) slot = boost::json::string_view(v.data(), v.size());
+        else slot = v;
+      }, f.value);
+    }
+    return boost::json::serialize(o);
+  }
+  std::string line = utc_timestamp(false);
+  line += ' ';
+  line += level_name(level);
+  line.append(6 - std::min<std::size_t>(5, level_name(level).size()), ' ');
+  line += event;
+  for (const auto& f : fields) {
+    line += ' ';
+    line += f.key;
+    line += '=';
+    std::visit([&](const auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<V, std::string_view>) append_text_value(line, v);
+      else if constexpr (std::is_same_v<V, bool>) line += v ? "true" : "false";
+      else line += std::to_string(v);
+    }, f.value);
+  }
+  return line;
+}
+
+void event_log::emit(log_level level, std::string_view event, std::initializer_list<field> fields) const {
+  if (!enabled(level)) return;
+  sink_->log(to_spdlog(level), render(level, event, fields));
+}
+
+event_log make_stderr_log(log_format format, log_level level, std::string_view name) {
+  auto logger = std::make_shared<spdlog::logger>(std::string(name), std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_level(to_spdlog(level));
+  logger->flush_on(spdlog::level::trace);
+  return event_log(std::move(logger), format);
+}
+
+bool parse_log_level(std::string_view name, log_level& out) {
+  static constexpr std::pair<std::string_view, log_level> names[] = {
+      {"trace", log_level::trace}, {"debug", log_level::debug}, {"info", log_level::info},
+      {"warn", log_level::warn},   {"error", log_level::error}, {"critical", log_level::critical},
+      {"off", log_level::off}};
+  for (const auto& [n, l] : names)
+    if (n == name) {
+      out = l;
+      return true;
+    }
+  return false;
+}
+
+bool parse_log_format(std::string_view name, log_format& out) {
+  if (name == "text") out = log_format::text;
+  else if (name == "json") out = log_format::json;
+  else return false;
+  return true;
+}
+
+}  // namespace chargerecon::obs

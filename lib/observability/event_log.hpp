@@ -1,0 +1,87 @@
+#pragma once
+// Structured events: every log line is one event with a stable name ("charge.billed",
+// "crm.auth_failed") and typed fields. In text format it reads
+//   2026-11-27 05:40:01.123 info  charge.billed number=I0001 reference=B-17
+// and in json format it is one object per line:
+//   {"ts":"2026-11-27T05:40:01.123Z","level":"info","event":"charge.billed","number":"I0001",...}
+// lib/ code receives an event_log; it never reaches for a global logger.
+// Secrets never go into fields: there is no field type for them, and callers pass none.
+
+#include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace spdlog {
+class logger;
+}
+
+namespace chargerecon::obs {
+
+enum class log_level { trace, debug, info, warn, error, critical, off };
+enum class log_format { text, json };
+
+struct field {
+  using value_type = std::variant<std::string_view, std::int64_t, std::uint64_t, double, bool>;
+  std::string_view key;
+  value_type value;
+
+  field(std::string_view k, std::string_view v) : key(k), value(v) {}
+  field(std::string_view k, const std::string& v) : key(k), value(std::string_view(v)) {}
+  field(std::string_view k, const char* v) : key(k), value(std::string_view(v)) {}
+  field(std::string_view k, bool v) : key(k), value(v) {}
+  field(std::string_view k, double v) : key(k), value(v) {}
+  template <class I>
+    requires(std::is_integral_v<I> && !std::is_same_v<I, bool>)
+  field(std::string_view k, I v) : key(k) {
+    if constexpr (std::is_signed_v<I>) value = static_cast<std::int64_t>(v);
+    else value = static_cast<std::uint64_t>(v);
+  }
+};
+
+class event_log {
+ public:
+  // Writes through `sink`, rendering events in `format`. The logger's own pattern is set to
+  // the bare message: event_log renders timestamp and level itself so both formats agree.
+  event_log(std::shared_ptr<spdlog::logger> sink, log_format format);
+
+  // A logger that discards everything (tests that do not look at logs).
+  static event_log null();
+
+  void emit(log_level level, std::string_view event, std::initializer_list<field> fields) const;
+  void debug(std::string_view event, std::initializer_list<field> fields = {}) const {
+    emit(log_level::debug, event, fields);
+  }
+  void info(std::string_view event, std::initializer_list<field> fields = {}) const {
+    emit(log_level::info, event, fields);
+  }
+  void warn(std::string_view event, std::initializer_list<field> fields = {}) const {
+    emit(log_level::warn, event, fields);
+  }
+  void error(std::string_view event, std::initializer_list<field> fields = {}) const {
+    emit(log_level::error, event, fields);
+  }
+
+  bool enabled(log_level level) const;
+  void set_level(log_level level);
+  void set_format(log_format format) { format_ = format; }
+  log_format format() const { return format_; }
+
+  // Renders without writing (used by emit; public for tests and for the journald sink).
+  std::string render(log_level level, std::string_view event, std::initializer_list<field> fields) const;
+
+ private:
+  std::shared_ptr<spdlog::logger> sink_;
+  log_format format_;
+};
+
+// The process logger: stderr, in the given format and level. Text on a terminal by default.
+event_log make_stderr_log(log_format format, log_level level, std::string_view name = "chargerecon");
+
+// "info" -> log_level::info; false when the name is unknown.
+bool parse_log_level(std::string_view name, log_level& out);
+bool parse_log_format(std::string_view name, log_format& out);
+
+}  // namespace chargerecon::obs
