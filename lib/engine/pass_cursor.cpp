@@ -1,0 +1,29 @@
+#include "engine/pass_cursor.hpp"
+
+namespace chargerecon::engine {
+
+void pass_cursor::on_page(const std::vector<std::string>& identities) {
+  ++pages_;
+  std::size_t added = 0;
+  for (const auto& id : identities) {
+    if (seen_.insert(id).second) {
+      in_list_.insert(id);
+      ++added;
+    }
+  }
+  if (identities.size() < page_size_) {
+    finished_ = true;
+  } else if (added == 0) {
+    finished_ = true;
+    stalled_ = true;
+  }
+}
+
+void pass_cursor::on_ack_sent(std::string_view number) { in_list_.erase(std::string(number)); }
+
+void pass_cursor::on_ack_refused(std::string_view number) {
+  std::string key(number);
+  if (seen_.contains(key)) in_list_.insert(std::move(key));
+}
+
+}  // namespace chargerecon::engine

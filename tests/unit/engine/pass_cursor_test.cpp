@@ -1,0 +1,112 @@
+#include "engine/pass_cursor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <deque>
+
+namespace chargerecon::engine {
+namespace {
+
+std::vector<std::string> numbers(int from, int count) {
+  std::vector<std::string> out;
+  for (int i = from; i < from + count; ++i) out.push_back("I" + std::to_string(i));
+  return out;
+}
+
+TEST(pass_cursor, starts_at_zero_and_advances_by_unacknowledged_charges) {
+  pass_cursor c(3);
+  EXPECT_EQ(c.next_offset(), 0u);
+  c.on_page(numbers(1, 3));
+  EXPECT_FALSE(c.finished());
+  EXPECT_EQ(c.next_offset(), 3u);
+}
+
+TEST(pass_cursor, acknowledged_charges_leave_the_count) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I1");
+  c.on_ack_sent("I2");
+  // Two left the list: the third is now at position 0, so the next unseen one is at 1.
+  EXPECT_EQ(c.next_offset(), 1u);
+}
+
+TEST(pass_cursor, a_refused_acknowledgement_counts_again) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I2");
+  c.on_ack_refused("I2");
+  EXPECT_EQ(c.next_offset(), 3u);
+}
+
+TEST(pass_cursor, refusals_for_charges_of_other_passes_do_not_count) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_refused("I99");
+  EXPECT_EQ(c.next_offset(), 3u);
+}
+
+TEST(pass_cursor, a_short_page_ends_the_pass) {
+  pass_cursor c(50);
+  c.on_page(numbers(1, 49));
+  EXPECT_TRUE(c.finished());
+  EXPECT_FALSE(c.stalled());
+}
+
+TEST(pass_cursor, an_empty_page_ends_the_pass) {
+  pass_cursor c(50);
+  c.on_page({});
+  EXPECT_TRUE(c.finished());
+}
+
+TEST(pass_cursor, repeated_charges_are_counted_once) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I1");  // answer lost: CRM.COM did not apply it after all
+  // The server still lists I1..I3 at 0..2, so offset 2 gives I3 again plus two new ones.
+  EXPECT_EQ(c.next_offset(), 2u);
+  c.on_page({"I3", "I4", "I5"});
+  EXPECT_EQ(c.seen(), 5u);
+  EXPECT_EQ(c.next_offset(), 4u);
+}
+
+TEST(pass_cursor, a_full_page_with_nothing_new_stalls_instead_of_looping) {
+  pass_cursor c(2);
+  c.on_page({"I1", "I2"});
+  c.on_page({"I1", "I2"});
+  EXPECT_TRUE(c.finished());
+  EXPECT_TRUE(c.stalled());
+}
+
+// Model of CRM.COM's list: acknowledging removes a charge and shifts the rest forward. A client
+// that acknowledges some of every page (the rest held) must still see every charge exactly once
+// per pass, in order, without skipping.
+TEST(pass_cursor, sees_every_charge_while_acknowledging_some_of_every_page) {
+  std::deque<std::string> server;
+  for (int i = 1; i <= 137; ++i) server.push_back("I" + std::to_string(i));
+  const auto page = [&](std::size_t offset, std::size_t n) {
+    std::vector<std::string> out;
+    for (std::size_t i = offset; i < std::min(server.size(), offset + n); ++i) out.push_back(server[i]);
+    return out;
+  };
+  pass_cursor c(10);
+  std::vector<std::string> seen;
+  while (!c.finished()) {
+    const auto p = page(c.next_offset(), c.page_size());
+    c.on_page(p);
+    for (const auto& n : p) {
+      seen.push_back(n);
+      // Every third charge is held (never acknowledged); the others are acknowledged at once.
+      if (std::stoi(n.substr(1)) % 3 != 0) {
+        c.on_ack_sent(n);
+        server.erase(std::find(server.begin(), server.end(), n));
+      }
+    }
+  }
+  ASSERT_EQ(seen.size(), 137u);
+  for (int i = 1; i <= 137; ++i) EXPECT_EQ(seen[static_cast<std::size_t>(i - 1)], "I" + std::to_string(i));
+  EXPECT_EQ(server.size(), 45u);  // the held ones
+}
+
+}  // namespace
+}  // namespace chargerecon::engine
