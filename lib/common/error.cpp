@@ -41,6 +41,8 @@ class category final : public boost::system::error_category {
       case errc::ledger_schema_too_new: return "ledger schema is newer than this program";
       case errc::ledger_unknown_charge: return "charge not in the ledger";
       case errc::ledger_bad_transition: return "state transition not allowed";
+      case errc::ledger_duplicate_reference: return "billing reference already used by another charge";
+      case errc::ledger_read_failed: return "ledger read failed";
       case errc::billing_rejected: return "billing rejected the charge";
       case errc::billing_transient: return "billing failed transiently";
       case errc::billing_protocol_error: return "billing answer unusable";

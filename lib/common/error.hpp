@@ -47,6 +47,8 @@ enum class errc {
   ledger_schema_too_new = 304,
   ledger_unknown_charge = 305,
   ledger_bad_transition = 306,
+  ledger_duplicate_reference = 307, // a billing reference already stored for another charge
+  ledger_read_failed = 308,
 
   // billing (400..499)
   billing_rejected = 400,       // 400/404/422: held for a person
