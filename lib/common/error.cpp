@@ -23,6 +23,7 @@ class category final : public boost::system::error_category {
       case errc::response_too_large: return "response larger than the configured cap";
       case errc::connection_lost: return "connection lost";
       case errc::http_protocol_error: return "HTTP protocol error";
+      case errc::invalid_request: return "invalid HTTP request";
       case errc::crm_http_status: return "CRM.COM answered with an HTTP error status";
       case errc::crm_status_not_ok: return "CRM.COM answered with a status other than OK";
       case errc::crm_token_rejected: return "CRM.COM rejected the token";

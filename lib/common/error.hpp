@@ -23,6 +23,7 @@ enum class errc {
   response_too_large = 9,
   connection_lost = 10,     // the peer closed or reset the connection mid-request
   http_protocol_error = 11, // the peer's bytes are not HTTP/1.1
+  invalid_request = 12,     // a request the client will not send (CR/LF in a header, bad target)
 
   // crm (100..199)
   crm_http_status = 100,        // CRM.COM answered with a non-2xx HTTP status
