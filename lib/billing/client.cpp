@@ -1,0 +1,225 @@
+#include "billing/client.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <list>
+#include <random>
+#include <stdexcept>
+
+namespace chargerecon::billing {
+namespace asio = boost::asio;
+using std::chrono::milliseconds;
+
+namespace {
+
+// A counting semaphore for coroutines on one executor. A waiter parks on a timer that never
+// expires; release() hands its slot straight to the oldest waiter and wakes it by cancelling that
+// timer, so a slot is never up for grabs between the release and the waiter's resumption.
+class slot_semaphore {
+ public:
+  explicit slot_semaphore(std::size_t slots) : available_(slots) {}
+
+  // Errors: operation_aborted when the awaiting coroutine is cancelled before it got a slot (it
+  // then holds none). Callers check their cancellation state first: a co_await of this
+  // awaitable in an already cancelled coroutine throws.
+  asio::awaitable<boost::system::error_code> acquire() {
+    if (available_ > 0 && waiters_.empty()) {
+      --available_;
+      ++held_;
+      co_return boost::system::error_code{};
+    }
+    waiter w{asio::steady_timer(co_await asio::this_coro::executor, asio::steady_timer::time_point::max())};
+    const auto pos = waiters_.insert(waiters_.end(), &w);
+    const auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    // Granted wins over a cancellation that raced it: the slot is ours and the caller, seeing its
+    // cancellation state, gives it back.
+    if (w.granted) co_return boost::system::error_code{};
+    waiters_.erase(pos);
+    co_return ec ? ec : boost::system::error_code(asio::error::operation_aborted);
+  }
+
+  void release() {
+    --held_;
+    if (!waiters_.empty()) {
+      waiter* next = waiters_.front();
+      waiters_.pop_front();
+      next->granted = true;
+      ++held_;
+      next->timer.cancel();
+      return;
+    }
+    ++available_;
+  }
+
+  std::size_t held() const { return held_; }
+
+ private:
+  struct waiter {
+    asio::steady_timer timer;
+    bool granted = false;
+  };
+  std::size_t available_;
+  std::size_t held_ = 0;
+  std::list<waiter*> waiters_;
+};
+
+class slot_guard {
+ public:
+  explicit slot_guard(slot_semaphore& s) : sem_(&s) {}
+  ~slot_guard() { reset(); }
+  slot_guard(const slot_guard&) = delete;
+  slot_guard& operator=(const slot_guard&) = delete;
+  void reset() {
+    if (sem_) std::exchange(sem_, nullptr)->release();
+  }
+
+ private:
+  slot_semaphore* sem_;
+};
+
+bool is_set(asio::cancellation_state state) { return state.cancelled() != asio::cancellation_type::none; }
+
+asio::awaitable<boost::system::error_code> timer_sleep(milliseconds delay) {
+  asio::steady_timer timer(co_await asio::this_coro::executor, delay);
+  const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  co_return ec;
+}
+
+random_source default_random() {
+  auto engine = std::make_shared<std::mt19937_64>(std::random_device{}());
+  // 53 random bits: every double in [0, 1) this can return is exact.
+  return [engine] { return static_cast<double>((*engine)() >> 11) * 0x1.0p-53; };
+}
+
+// Runs the transport as the child of a parallel group. The group forwards whatever cancellation
+// reaches it (our caller's, as its state filters it, or the timeout's terminal one); accept it all.
+// A transport that lets a system_error escape (an Asio op in a cancelled coroutine throws) is
+// answered as that error: it is a failed exchange, not a bug of ours.
+asio::awaitable<result<http::response>> run_transport(transport send, http::request req) {
+  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
+  try {
+    co_return co_await send(std::move(req));
+  } catch (const boost::system::system_error& e) {
+    co_return error{e.code(), std::string("billing exchange failed: ") + e.what()};
+  }
+}
+
+std::string describe(const error& e) { return e.to_string(); }
+
+}  // namespace
+
+struct client::impl {
+  transport send;
+  client_config config;
+  obs::event_log log;
+  random_source random;
+  sleeper sleep;
+  slot_semaphore slots;
+
+  impl(transport t, client_config c, obs::event_log l, random_source r, sleeper s)
+      : send(std::move(t)),
+        config(std::move(c)),
+        log(std::move(l)),
+        random(r ? std::move(r) : default_random()),
+        sleep(s ? std::move(s) : sleeper(timer_sleep)),
+        slots(config.concurrency) {}
+
+  // One exchange bounded by post_timeout. On timeout the transport is cancelled (terminal) and
+  // awaited, so nothing of this exchange is left running when this returns.
+  asio::awaitable<result<http::response>> exchange(const http::request& req, std::string_view who) {
+    const auto ex = co_await asio::this_coro::executor;
+    asio::steady_timer timer(ex, config.post_timeout);
+    auto [order, timer_ec, failure, reply] =
+        co_await asio::experimental::make_parallel_group(timer.async_wait(asio::deferred),
+                                                         asio::co_spawn(ex, run_transport(send, req), asio::deferred))
+            .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+    if (failure) std::rethrow_exception(failure);  // a bug in the transport, for the task boundary
+    if (order[0] == 0 && !timer_ec)
+      co_return error{errc::request_timeout, "billing post of charge '" + std::string(who) + "' got no answer within " +
+                                                 std::to_string(config.post_timeout.count()) + " ms"};
+    co_return std::move(reply);
+  }
+};
+
+client::client(transport send, client_config config, obs::event_log log, random_source random, sleeper sleep) {
+  if (config.concurrency == 0) throw std::invalid_argument("billing client: concurrency must be at least 1");
+  if (config.max_attempts == 0) throw std::invalid_argument("billing client: max_attempts must be at least 1");
+  if (!send) throw std::invalid_argument("billing client: no transport");
+  impl_ = std::make_unique<impl>(std::move(send), std::move(config), std::move(log), std::move(random),
+                                 std::move(sleep));
+}
+
+client::~client() = default;
+
+std::size_t client::in_flight() const { return impl_->slots.held(); }
+
+asio::awaitable<result<outcome>> client::post(std::string charge_number, std::string raw_charge_json) {
+  impl& m = *impl_;
+  auto req = make_post(m.config.target, charge_number, raw_charge_json);
+  if (!req) co_return req.error();
+  raw_charge_json.clear();  // the request holds its own copy
+  const std::string who = quote_peer_text(charge_number, 64);
+  const auto cancelled = [&who](std::string_view where) {
+    return error{asio::error::operation_aborted, "billing post of charge '" + who + "' cancelled " + std::string(where)};
+  };
+
+  // Every check of the cancellation state below comes before the next co_await of an awaitable:
+  // co_await in a cancelled coroutine throws (the caller's throw_if_cancelled, left as it is).
+  for (unsigned attempt = 1;; ++attempt) {
+    if (is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("before its try");
+    if (const auto ec = co_await m.slots.acquire()) co_return cancelled("while waiting for a free slot");
+    slot_guard slot(m.slots);
+    if (is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("while waiting for a free slot");
+
+    auto exchanged = co_await m.exchange(*req, who);
+    slot.reset();
+    if (is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("during its exchange");
+
+    error failure;
+    std::optional<milliseconds> retry_after;
+    if (!exchanged) {
+      failure = std::move(exchanged.error());
+    } else {
+      auto classified = classify(*exchanged, std::chrono::system_clock::now(), m.config.max_retry_after);
+      if (auto* b = std::get_if<billed>(&classified)) {
+        m.log.debug("billing.billed", {{"number", who}, {"reference", quote_peer_text(b->reference, 64)},
+                                        {"replay", b->replay}, {"attempt", attempt}});
+        co_return outcome{std::move(*b)};
+      }
+      if (auto* r = std::get_if<rejected>(&classified)) {
+        m.log.error("billing.rejected", {{"number", who}, {"status", r->status}, {"reason", r->reason}});
+        co_return outcome{std::move(*r)};
+      }
+      if (auto* t = std::get_if<transient>(&classified)) {
+        failure = error{errc::billing_transient, "billing post of charge '" + who + "': " + t->reason};
+        if (t->retry_after) retry_after = milliseconds(*t->retry_after);
+      } else {
+        auto& p = std::get<protocol_error>(classified);
+        m.log.error("billing.protocol_error", {{"number", who}, {"status", p.status}, {"reason", p.reason}});
+        failure = error{errc::billing_protocol_error, "billing post of charge '" + who + "': " + p.reason};
+      }
+    }
+
+    if (attempt >= m.config.max_attempts) {
+      m.log.warn("billing.gave_up", {{"number", who}, {"attempts", attempt}, {"reason", describe(failure)}});
+      co_return outcome{gave_up{attempt, std::move(failure)}};
+    }
+
+    const auto delay = retry_delay(m.config.backoff, attempt, retry_after, m.random());
+    m.log.warn("billing.post_retry", {{"number", who},
+                                      {"attempt", attempt},
+                                      {"delay_ms", static_cast<std::int64_t>(delay.count())},
+                                      {"retry_after_ms", static_cast<std::int64_t>(retry_after ? retry_after->count() : -1)},
+                                      {"reason", describe(failure)}});
+    const auto slept = co_await m.sleep(delay);
+    if (slept || is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("while waiting to retry");
+  }
+}
+
+}  // namespace chargerecon::billing
