@@ -9,6 +9,7 @@
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -34,7 +35,9 @@ struct server_reply {
   response resp;  // status, body, headers (Content-Type defaults to application/json)
 };
 
-// May suspend (simulated latency). Runs on the server's executor; must not throw.
+// May suspend (simulated latency). Runs on the server's executor; must not throw. stop()
+// cancels a handler still suspended (terminal cancellation of its coroutine). The server keeps
+// the handler alive until its last connection has ended, which may be after ~server().
 using handler = std::function<boost::asio::awaitable<server_reply>(server_request)>;
 
 struct server_config {
@@ -42,21 +45,29 @@ struct server_config {
   std::uint16_t port = 0;      // 0: the kernel picks one; port() tells which
   std::string tls_cert_file;   // PEM; TLS when both files are set
   std::string tls_key_file;
-  std::size_t max_request_bytes = 8 * 1024 * 1024;
+  std::size_t max_request_bytes = 8 * 1024 * 1024;  // body; a larger one is answered 413
+  // A client that connects and stays silent must not pin a connection forever.
+  std::chrono::milliseconds handshake_timeout{std::chrono::seconds(10)};  // TLS handshake
+  std::chrono::milliseconds idle_timeout{std::chrono::seconds(60)};  // awaiting and reading a request, writing its answer
 };
 
 class server {
  public:
-  // Binds and listens at once (so port() is known before run()).
-  // Errors: invalid_argument (bad address), tls_setup_failed, connect_failed (bind/listen).
+  // Binds and listens at once (so port() is known before run()). listen_address is an IP
+  // literal. Errors: invalid_argument (bad address, empty handler), tls_setup_failed,
+  // connect_failed (bind/listen).
   static result<std::unique_ptr<server>> create(boost::asio::any_io_executor executor, server_config config,
                                                 handler h);
   ~server();
 
   std::uint16_t port() const;
 
-  // Accepts until cancelled (or stop()), then closes every connection and returns.
+  // Accepts until cancelled (total, partial or terminal) or stop(), then closes every
+  // connection and returns once their coroutines have ended. Call at most once. The returned
+  // awaitable keeps what it needs alive by itself.
   boost::asio::awaitable<void> run();
+  // Closes the listener and every connection; run() then returns. Idempotent; call it on the
+  // executor's thread (the server is single-threaded). ~server() calls it.
   void stop();
 
  private:
