@@ -55,8 +55,10 @@ class client {
   // transparently, before anything of this request was written.
   // Errors: resolve_failed, connect_failed, connect_timeout, tls_handshake_failed,
   // request_timeout, response_too_large, connection_lost, http_protocol_error; any HTTP status
-  // is a success at this layer. Cancellation (the awaiting coroutine's cancellation slot, any
-  // type) aborts the exchange, closes its connection, and yields boost::asio::error::operation_aborted.
+  // is a success at this layer, and errc::invalid_request for a target or header the client
+  // will not put on the wire. Terminal cancellation through the awaiting coroutine's cancellation
+  // slot (what Asio passes by default; an exchange can never promise partial/total's "no side
+  // effect") aborts the exchange, closes its connection, and yields boost::asio::error::operation_aborted.
   // `req` is moved into the coroutine frame; nothing must outlive the co_await but *this.
   boost::asio::awaitable<result<response>> send(request req);
 
