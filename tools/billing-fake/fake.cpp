@@ -1,0 +1,239 @@
+#include "billing-fake/fake.hpp"
+
+#include "common/error.hpp"
+
+#include <boost/json/array.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+#include <boost/url/parse.hpp>
+#include <simdjson.h>
+
+#include <cstdio>
+
+namespace chargerecon::billing_fake {
+namespace {
+
+http::server_reply json_reply(unsigned status, const boost::json::object& body) {
+  http::server_reply r;
+  r.resp.status = status;
+  r.resp.body = boost::json::serialize(body);
+  r.resp.headers.push_back({"Content-Type", "application/json"});
+  return r;
+}
+
+fake_reply answer(unsigned status, const boost::json::object& body, std::string outcome) {
+  return {json_reply(status, body), std::chrono::milliseconds{0}, std::move(outcome)};
+}
+
+fake_reply error_answer(unsigned status, std::string_view text, std::string outcome) {
+  return answer(status, {{"error", text}}, std::move(outcome));
+}
+
+// The charge fields billing-fake keeps, read from the posted body.
+struct posted_charge {
+  std::string number;
+  bool number_is_string = false;
+  std::string customer;
+  std::string amount;
+  std::string currency;
+};
+
+std::string_view trim_right(std::string_view s) {
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\n' || s.back() == '\r'))
+    s.remove_suffix(1);
+  return s;
+}
+
+// Errors are the 422 text to answer.
+result<posted_charge> read_charge(std::string_view body) {
+  const auto bad = [](std::string text) { return error{errc::invalid_argument, std::move(text)}; };
+  simdjson::ondemand::parser parser;
+  const simdjson::padded_string padded(body);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object obj;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return bad("the body is not a JSON object");
+  posted_charge c;
+  bool has_number = false;
+  for (auto item : obj) {
+    simdjson::ondemand::field f;
+    std::string_view key;
+    if (std::move(item).get(f) || f.unescaped_key().get(key)) return bad("the body is not a JSON object");
+    std::string_view text;
+    if (key == "number") {
+      has_number = true;
+      c.number_is_string = f.value().get_string().get(text) == simdjson::SUCCESS;
+      c.number = std::string(text);
+    } else if (key == "billing_system_customer_identifier") {
+      if (f.value().get_string().get(text)) return bad("billing_system_customer_identifier is not a string");
+      c.customer = std::string(text);
+    } else if (key == "currency") {
+      if (f.value().get_string().get(text)) return bad("currency is not a string");
+      c.currency = std::string(text);
+    } else if (key == "amount") {
+      // A quoted or re-serialised amount is exactly the bug this fake exists to catch.
+      simdjson::ondemand::json_type type;
+      if (f.value().type().get(type) || type != simdjson::ondemand::json_type::number)
+        return bad("amount is not a JSON number");
+      c.amount = std::string(trim_right(f.value().raw_json_token()));
+      double checked = 0;  // validates the number's syntax; the text above is what we keep
+      if (f.value().get_double().get(checked)) return bad("amount is not a valid JSON number");
+    }
+  }
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return bad("the body is not a JSON object");
+  if (!has_number || !c.number_is_string) return bad("the body has no string \"number\"");
+  return c;
+}
+
+// Compares without an early exit, so the answer's timing says nothing about the token.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+
+}  // namespace
+
+fake::fake(fake_config config) : config_(std::move(config)), rng_state_(config_.seed) {}
+
+// splitmix64: small, and the same stream for a seed on every platform (unlike std's distributions).
+std::uint64_t fake::next_random() {
+  std::uint64_t z = (rng_state_ += 0x9E3779B97F4A7C15ULL);
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+fake::fault fake::draw_fault() {
+  // One draw per POST, whatever the probabilities, so a seed replays the same faults.
+  const double u = static_cast<double>(next_random() >> 11) * 0x1.0p-53;
+  double edge = config_.drop;
+  if (u < edge) return fault::drop;
+  if (u < (edge += config_.fail_5xx)) return fault::fail_5xx;
+  if (u < (edge += config_.rate_limit)) return fault::rate_limit;
+  if (u < (edge += config_.apply_then_drop)) return fault::apply_then_drop;
+  return fault::none;
+}
+
+std::chrono::milliseconds fake::draw_delay() {
+  const auto jitter = config_.jitter.count() > 0
+                          ? static_cast<std::chrono::milliseconds::rep>(
+                                next_random() % (static_cast<std::uint64_t>(config_.jitter.count()) + 1))
+                          : 0;
+  return config_.latency + std::chrono::milliseconds{jitter};
+}
+
+std::uint64_t fake::posts_for(std::string_view key) const {
+  const auto it = posts_by_key_.find(key);
+  return it == posts_by_key_.end() ? 0 : it->second;
+}
+
+bool fake::is_charge_path(std::string_view target) const {
+  const auto parsed = boost::urls::parse_origin_form(target);
+  if (!parsed) return false;
+  std::string_view path = parsed->encoded_path();
+  // billing.url "http://h/bill" may arrive as "/bill/": the HTTP client ends base paths with '/'.
+  while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  std::string_view want = config_.path;
+  while (want.size() > 1 && want.back() == '/') want.remove_suffix(1);
+  return path.size() >= want.size() && path.substr(path.size() - want.size()) == want;
+}
+
+bool fake::authorized(const http::server_request& request) const {
+  if (config_.token.empty()) return true;
+  const auto given = request.header("Authorization");
+  return given && same_secret(*given, "Bearer " + config_.token);
+}
+
+fake_reply fake::handle(const http::server_request& request) {
+  const auto parsed = boost::urls::parse_origin_form(request.target);
+  if (parsed && parsed->encoded_path() == "/state") {
+    if (request.verb != http::method::get) return error_answer(405, "GET /state only", "bad_method");
+    http::server_reply r;
+    r.resp.status = 200;
+    r.resp.body = state_json();
+    r.resp.headers.push_back({"Content-Type", "application/json"});
+    return {std::move(r), std::chrono::milliseconds{0}, "state"};
+  }
+  if (!is_charge_path(request.target)) return error_answer(404, "no such endpoint", "not_found");
+  if (request.verb != http::method::post) return error_answer(405, "charges are POSTed", "bad_method");
+  auto out = charge(request);
+  out.delay = draw_delay();
+  return out;
+}
+
+fake_reply fake::charge(const http::server_request& request) {
+  ++posts_total_;
+  const std::string_view key = request.header("Idempotency-Key").value_or(std::string_view{});
+  if (!key.empty()) ++posts_by_key_[std::string(key)];
+
+  switch (draw_fault()) {
+    case fault::drop: {
+      fake_reply r;
+      r.reply.what = http::server_reply::action::drop;
+      r.outcome = "dropped";
+      return r;
+    }
+    case fault::fail_5xx:
+      return error_answer(503, "injected failure: billing is unavailable", "failed_5xx");
+    case fault::rate_limit: {
+      auto r = error_answer(429, "injected failure: too many requests", "rate_limited");
+      r.reply.resp.headers.push_back({"Retry-After", "1"});
+      return r;
+    }
+    case fault::apply_then_drop: {
+      auto r = bill(request, key);
+      r.reply.what = http::server_reply::action::drop;
+      r.outcome += "_then_dropped";
+      return r;
+    }
+    case fault::none: break;
+  }
+  return bill(request, key);
+}
+
+fake_reply fake::bill(const http::server_request& request, std::string_view key) {
+  if (!authorized(request)) {
+    auto r = error_answer(401, "missing or wrong bearer token", "unauthorized");
+    r.reply.resp.headers.push_back({"WWW-Authenticate", "Bearer"});
+    return r;
+  }
+  if (key.empty()) return error_answer(400, "missing Idempotency-Key", "no_key");
+
+  const auto posted = read_charge(request.body);
+  if (!posted) return error_answer(422, posted.error().diagnostic, "malformed");
+  if (posted->number != key)
+    return error_answer(422, "the body's number '" + quote_peer_text(posted->number) +
+                                 "' is not the Idempotency-Key '" + quote_peer_text(key) + "'",
+                        "key_mismatch");
+
+  if (const auto it = by_key_.find(key); it != by_key_.end())
+    return answer(409, {{"reference_number", records_[it->second].reference_number}, {"number", key}}, "replay");
+
+  if (config_.reject_customers.contains(posted->customer))
+    return error_answer(422, "customer '" + quote_peer_text(posted->customer) + "' cannot be billed", "rejected");
+
+  char reference[32];
+  std::snprintf(reference, sizeof reference, "B-%06zu", records_.size() + 1);
+  records_.push_back({reference, posted->number, posted->customer, posted->amount, posted->currency, request.body});
+  by_key_.emplace(std::string(key), records_.size() - 1);
+  return answer(201, {{"reference_number", reference}, {"number", key}}, "billed");
+}
+
+std::string fake::state_json() const {
+  boost::json::array records;
+  records.reserve(records_.size());
+  for (const auto& r : records_) {
+    records.push_back(boost::json::object{{"reference_number", r.reference_number},
+                                          {"number", r.number},
+                                          {"customer", r.customer},
+                                          {"amount", r.amount},
+                                          {"currency", r.currency},
+                                          {"posts", posts_for(r.number)}});
+  }
+  boost::json::object by_key;
+  for (const auto& [key, n] : posts_by_key_) by_key[key] = n;
+  return boost::json::serialize(boost::json::object{
+      {"records", std::move(records)}, {"posts_total", posts_total_}, {"posts_by_key", std::move(by_key)}});
+}
+
+}  // namespace chargerecon::billing_fake

@@ -1,0 +1,130 @@
+// billing-fake: wiring only. Flags -> fake (billing_fake_core) -> http::server, on one io_context
+// thread (the fake is not thread-safe and is only ever touched from it).
+
+#include "billing-fake/fake.hpp"
+#include "billing-fake/options.hpp"
+#include "http/server.hpp"
+#include "observability/event_log.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include <csignal>
+#include <cstdio>
+#include <exception>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+namespace asio = boost::asio;
+using namespace chargerecon;
+
+namespace {
+
+asio::awaitable<http::server_reply> serve(billing_fake::fake& fake, const obs::event_log& log,
+                                          http::server_request request) {
+  // The state changes at once; only the answer is late, like a billing system whose reply is
+  // slow to travel back (so a client that times out may still have billed: the key saves it).
+  auto out = fake.handle(request);
+  if (out.delay.count() > 0) {
+    asio::steady_timer timer(co_await asio::this_coro::executor, out.delay);
+    boost::system::error_code ec;  // cancelled at shutdown: answer anyway, the server is closing
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (out.outcome != "state")
+    log.info("billing_fake.request",
+             {{"target", quote_peer_text(request.target, 100)},
+              {"key", quote_peer_text(request.header("Idempotency-Key").value_or(""), 64)},
+              {"status", out.reply.what == http::server_reply::action::drop ? 0U : out.reply.resp.status},
+              {"outcome", out.outcome}});
+  co_return std::move(out.reply);
+}
+
+bool write_port_file(const std::string& path, std::uint16_t port) {
+  // tmp + rename: a reader polling the path never sees a half-written number.
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    out << port << "\n";
+    out.flush();
+    if (!out) return false;
+  }
+  return std::rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const std::vector<std::string> args(argv + 1, argv + argc);
+  auto options = billing_fake::parse_options(args);
+  if (!options) {
+    std::cerr << "billing-fake: " << options.error().diagnostic << "\n\n" << billing_fake::usage_text();
+    return 64;
+  }
+  if (options->help) {
+    std::cout << billing_fake::usage_text();
+    return 0;
+  }
+  if (!options->token_file.empty()) {
+    auto token = billing_fake::read_token_file(options->token_file);
+    if (!token) {
+      std::cerr << "billing-fake: " << token.error().to_string() << "\n";
+      return 1;
+    }
+    options->fake.token = std::move(*token);
+  }
+
+  auto log = obs::make_stderr_log(obs::log_format::text, options->quiet ? obs::log_level::warn : obs::log_level::info,
+                                  "billing-fake");
+  try {
+    asio::io_context io(1);
+    billing_fake::fake fake(options->fake);
+    auto server = http::server::create(io.get_executor(), options->server, [&fake, &log](http::server_request request) {
+      return serve(fake, log, std::move(request));
+    });
+    if (!server) {
+      log.error("billing_fake.start_failed", {{"error", server.error().to_string()}});
+      return 1;
+    }
+    const auto port = (*server)->port();
+    if (!options->port_file.empty() && !write_port_file(options->port_file, port)) {
+      log.error("billing_fake.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
+      return 1;
+    }
+    log.warn("billing_fake.listening", {{"address", options->server.listen_address},
+                                         {"port", port},
+                                         {"path", options->fake.path},
+                                         {"tls", !options->server.tls_cert_file.empty()},
+                                         {"token", !options->fake.token.empty()},
+                                         {"seed", options->fake.seed}});
+
+    asio::signal_set signals(io, SIGINT, SIGTERM);
+    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
+      if (ec) return;
+      log.warn("billing_fake.stopping", {{"signal", signal}, {"records", fake.records().size()},
+                                         {"posts_total", fake.posts_total()}});
+      (*server)->stop();
+    });
+    asio::co_spawn(io, (*server)->run(), [&](std::exception_ptr e) {
+      signals.cancel();
+      if (e) {
+        try {
+          std::rethrow_exception(e);
+        } catch (const std::exception& ex) {
+          log.error("billing_fake.server_failed", {{"what", ex.what()}});
+        }
+      }
+    });
+    io.run();
+  } catch (const std::exception& e) {
+    log.error("billing_fake.failed", {{"what", e.what()}});
+    return 1;
+  }
+  return 0;
+}
