@@ -1,0 +1,846 @@
+#include "ledger/sqlite_ledger.hpp"
+
+#include "ledger/sqlite_db.hpp"
+
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <mutex>
+#include <random>
+#include <unordered_map>
+#include <utility>
+
+namespace chargerecon::ledger {
+namespace {
+
+// --- schema --------------------------------------------------------------------------------
+
+// Version 1. Amounts, currencies and the raw JSON are TEXT so they come back byte for byte;
+// states are TEXT so the file reads well in the sqlite3 shell (no CHECK on them, so adding a
+// state later needs no table rebuild; the program validates them on read).
+constexpr char schema_v1[] = R"sql(
+CREATE TABLE charges (
+  id INTEGER PRIMARY KEY,
+  number TEXT NOT NULL UNIQUE,
+  customer TEXT NOT NULL,
+  status TEXT NOT NULL,
+  amount TEXT NOT NULL,
+  currency TEXT NOT NULL,
+  raw_json TEXT NOT NULL,
+  state TEXT NOT NULL,
+  billing_reference TEXT,
+  bill_attempts INTEGER NOT NULL DEFAULT 0,
+  ack_attempts INTEGER NOT NULL DEFAULT 0,
+  next_try TEXT,
+  last_error TEXT NOT NULL DEFAULT '',
+  first_seen TEXT NOT NULL,
+  updated_at TEXT NOT NULL,
+  billed_at TEXT,
+  acknowledged_at TEXT,
+  last_change_observed TEXT
+) STRICT;
+CREATE UNIQUE INDEX charges_by_billing_reference ON charges(billing_reference);
+CREATE INDEX charges_by_state ON charges(state, next_try, id);
+CREATE INDEX charges_by_customer ON charges(customer, id);
+CREATE TABLE events (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  number TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  kind TEXT NOT NULL,
+  from_state TEXT,
+  to_state TEXT,
+  reason TEXT NOT NULL DEFAULT '',
+  detail TEXT NOT NULL DEFAULT '{}'
+) STRICT;
+CREATE INDEX events_by_number ON events(number, id);
+CREATE TRIGGER events_are_append_only_update BEFORE UPDATE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
+  BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
+)sql";
+
+// Step i brings the schema from version i to i + 1. Append only; never edit a shipped step.
+constexpr const char* migrations[] = {schema_v1};
+static_assert(std::size(migrations) == sqlite_ledger::schema_version);
+
+// --- statements ----------------------------------------------------------------------------
+
+#define CHARGERECON_CHARGE_COLUMNS                                                                    \
+  "id, number, customer, status, amount, currency, raw_json, state, billing_reference, bill_attempts, " \
+  "ack_attempts, next_try, last_error, first_seen, updated_at, billed_at, acknowledged_at, "            \
+  "last_change_observed"
+
+constexpr char sql_select_charge[] = "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE number = ?1";
+
+constexpr char sql_insert_charge[] =
+    "INSERT INTO charges (number, customer, status, amount, currency, raw_json, state, first_seen, updated_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)";
+
+// customer, amount and currency are never updated: the first values recorded are the ones kept
+// (a pending charge that resolves is the one exception, see record_page).
+constexpr char sql_update_charge[] =
+    "UPDATE charges SET customer = ?2, status = ?3, amount = ?4, currency = ?5, raw_json = ?6, state = ?7, "
+    "billing_reference = ?8, bill_attempts = ?9, ack_attempts = ?10, next_try = ?11, last_error = ?12, "
+    "updated_at = ?13, billed_at = ?14, acknowledged_at = ?15, last_change_observed = ?16 WHERE number = ?1";
+
+constexpr char sql_charge_by_reference[] = "SELECT number FROM charges WHERE billing_reference = ?1";
+
+constexpr char sql_insert_event[] =
+    "INSERT INTO events (at, number, actor, kind, from_state, to_state, reason, detail) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)";
+
+constexpr char sql_select_events[] =
+    "SELECT id, at, number, actor, kind, from_state, to_state, reason, detail FROM events "
+    "WHERE number = ?1 ORDER BY id";
+
+constexpr char sql_ready_to_bill[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = 'seen' "
+    "OR (state = 'billing' AND ((next_try IS NULL AND ?2) OR next_try <= ?1)) ORDER BY id LIMIT ?3";
+
+constexpr char sql_ready_to_ack[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state IN ('billed', 'ack_pending') "
+    "AND (next_try IS NULL OR next_try <= ?1) ORDER BY next_try IS NOT NULL, next_try, id LIMIT ?2";
+
+constexpr char sql_counts[] = "SELECT state, COUNT(*) FROM charges GROUP BY state";
+
+constexpr char sql_oldest_unfinished[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges "
+    "WHERE state IN ('seen', 'billing', 'billed', 'ack_pending') ORDER BY id LIMIT 1";
+
+constexpr char sql_list[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges "
+    "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR customer = ?2) AND (?3 IS NULL OR status = ?3) "
+    "AND (?4 IS NULL OR first_seen >= ?4) AND (?5 IS NULL OR first_seen < ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
+
+#undef CHARGERECON_CHARGE_COLUMNS
+
+constexpr std::string_view engine_actor = "engine";
+
+// --- failures ------------------------------------------------------------------------------
+
+// A refusal decided by the ledger itself (unknown charge, bad transition): thrown inside a
+// transaction so the guard rolls back everything the call did, returned at the boundary.
+struct refusal {
+  error err;
+};
+
+[[noreturn]] void refuse(errc code, std::string diagnostic) { throw refusal{error{code, std::move(diagnostic)}}; }
+
+std::string peer(std::string_view peer_text) { return "'" + quote_peer_text(peer_text, 80) + "'"; }
+
+bool is_integrity_code(int rc) {
+  const int primary = rc & 0xff;
+  return primary == SQLITE_CORRUPT || primary == SQLITE_NOTADB;
+}
+
+// --- the pid-holding lock file -------------------------------------------------------------
+
+std::string read_lock_holder(int fd) {
+  char buf[32] = {};
+  const ssize_t n = ::pread(fd, buf, sizeof buf - 1, 0);
+  if (n <= 0) return {};
+  std::string pid;
+  for (ssize_t i = 0; i < n && buf[i] >= '0' && buf[i] <= '9'; ++i) pid += buf[i];
+  return pid;
+}
+
+struct lock_file {
+  int fd = -1;
+  lock_file() = default;
+  lock_file(const lock_file&) = delete;
+  lock_file& operator=(const lock_file&) = delete;
+  // Closing the descriptor releases the flock; the file stays, so there is no unlink race.
+  ~lock_file() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// flock (not fcntl locks): it belongs to the open file description, so it also excludes a
+// second open in the same process, and the kernel drops it when the process dies, even by
+// SIGKILL; no stale lock survives a crash.
+result<void> acquire_lock(lock_file& lock, const std::filesystem::path& ledger_path) {
+  const std::string lock_path = ledger_path.string() + ".lock";
+  const int fd = ::open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return error{errc::ledger_open_failed,
+                 "cannot open the ledger lock file " + lock_path + ": " + std::strerror(errno)};
+  }
+  lock.fd = fd;
+  if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    const int e = errno;
+    if (e == EWOULDBLOCK) {
+      const std::string pid = read_lock_holder(fd);
+      return error{errc::ledger_locked, "ledger " + ledger_path.string() + " is in use by another chargerecond" +
+                                            (pid.empty() ? std::string() : " (pid " + pid + ")") + "; lock file " +
+                                            lock_path};
+    }
+    return error{errc::ledger_open_failed, "cannot lock " + lock_path + ": " + std::strerror(e)};
+  }
+  // The pid is for the message above only; the flock is what excludes.
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd, 0) != 0 || ::pwrite(fd, pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
+    return error{errc::ledger_open_failed, "cannot write our pid to " + lock_path + ": " + std::strerror(errno)};
+  }
+  return {};
+}
+
+// The internal row: the public record plus what record_page needs to report a change once.
+struct row {
+  charge_record rec;
+  std::optional<std::string> last_change_observed;
+};
+
+std::string detail_of(const boost::json::object& o) { return boost::json::serialize(o); }
+
+boost::json::object values_of(std::string_view customer, std::string_view status, std::string_view amount,
+                              std::string_view currency) {
+  return {{"customer", customer}, {"status", status}, {"amount", amount}, {"currency", currency}};
+}
+
+std::optional<std::string> optional_time(const std::optional<timestamp>& t) {
+  if (!t) return std::nullopt;
+  return format_timestamp(*t);
+}
+
+}  // namespace
+
+// --- impl ----------------------------------------------------------------------------------
+
+struct sqlite_ledger::impl {
+  sqlite_ledger_options options;
+  obs::event_log log;
+  std::string path_text;
+  std::mutex mutex;
+  lock_file lock;        // released last, after the connection has closed
+  sqlite::connection db;
+  std::unordered_map<const char*, sqlite::statement> statements;  // finalised before db closes
+  std::mt19937_64 rng{std::random_device{}()};
+
+  impl(sqlite_ledger_options o, obs::event_log l)
+      : options(std::move(o)), log(std::move(l)), path_text(options.path.string()) {
+    if (!options.policy.random01) {
+      options.policy.random01 = [this] { return std::uniform_real_distribution<double>(0.0, 1.0)(rng); };
+    }
+  }
+
+  sqlite::statement& stmt(const char* sql) {
+    auto it = statements.find(sql);
+    if (it == statements.end()) it = statements.emplace(sql, sqlite::statement(db.get(), sql)).first;
+    return it->second;
+  }
+
+  // --- opening -----------------------------------------------------------------------------
+
+  result<void> open();
+  error open_failure(const sqlite::failure& f) const;
+  std::string single_text(const char* sql);
+
+  // --- boundaries: one mutex, one transaction, failures mapped ------------------------------
+
+  template <class F>
+  auto write(std::string_view op, F&& body) -> result<decltype(body())> {
+    std::lock_guard guard(mutex);
+    if (options.mode == open_mode::read_only)
+      return error{errc::ledger_write_failed, "ledger " + path_text + ": " + std::string(op) + ": opened read-only"};
+    try {
+      sqlite::transaction tx(db);
+      if constexpr (std::is_void_v<decltype(body())>) {
+        body();
+        tx.commit();
+        return {};
+      } else {
+        auto value = body();
+        tx.commit();
+        return value;
+      }
+    } catch (const refusal& r) {
+      return r.err;
+    } catch (const sqlite::failure& f) {
+      return error{is_integrity_code(f.code()) ? errc::ledger_integrity : errc::ledger_write_failed,
+                   "ledger " + path_text + ": " + std::string(op) + ": " + f.what_failed() + ": " + f.sqlite_message()};
+    }
+  }
+
+  template <class F>
+  auto read(std::string_view op, F&& body) -> result<decltype(body())> {
+    std::lock_guard guard(mutex);
+    try {
+      return body();
+    } catch (const refusal& r) {
+      return r.err;
+    } catch (const sqlite::failure& f) {
+      return error{is_integrity_code(f.code()) ? errc::ledger_integrity : errc::ledger_read_failed,
+                   "ledger " + path_text + ": " + std::string(op) + ": " + f.what_failed() + ": " + f.sqlite_message()};
+    }
+  }
+
+  // --- rows and events ---------------------------------------------------------------------
+
+  row read_row(const sqlite::statement& s) const {
+    row r;
+    auto& c = r.rec;
+    c.id = s.int64(0);
+    c.number = s.text(1);
+    c.customer = s.text(2);
+    c.status = s.text(3);
+    c.amount = s.text(4);
+    c.currency = s.text(5);
+    c.raw_json = s.text(6);
+    const auto state_text = s.text(7);
+    const auto state = parse_charge_state(state_text);
+    if (!state)
+      refuse(errc::ledger_integrity, "ledger " + path_text + ": charge " + peer(c.number) + " has an unknown state " +
+                                         peer(state_text));
+    c.state = *state;
+    c.billing_reference = s.optional_text(8);
+    c.bill_attempts = static_cast<int>(s.int64(9));
+    c.ack_attempts = static_cast<int>(s.int64(10));
+    c.next_try = time_column(s, 11, c.number, /*nullable=*/true);
+    c.last_error = s.text(12);
+    c.first_seen = *time_column(s, 13, c.number, false);
+    c.updated_at = *time_column(s, 14, c.number, false);
+    c.billed_at = time_column(s, 15, c.number, true);
+    c.acknowledged_at = time_column(s, 16, c.number, true);
+    r.last_change_observed = s.optional_text(17);
+    return r;
+  }
+
+  std::optional<timestamp> time_column(const sqlite::statement& s, int column, const std::string& number,
+                                       bool nullable) const {
+    if (s.is_null(column) && nullable) return std::nullopt;
+    const auto text = s.text(column);
+    const auto t = parse_timestamp(text);
+    if (!t)
+      refuse(errc::ledger_integrity,
+             "ledger " + path_text + ": charge " + peer(number) + " has a malformed time " + peer(text));
+    return t;
+  }
+
+  std::optional<row> find(std::string_view number) {
+    sqlite::use s(stmt(sql_select_charge));
+    s->bind(1, number);
+    if (!s->step()) return std::nullopt;
+    return read_row(*s);
+  }
+
+  row must_find(std::string_view number) {
+    auto r = find(number);
+    if (!r) refuse(errc::ledger_unknown_charge, "charge " + peer(number) + " is not in the ledger");
+    return std::move(*r);
+  }
+
+  std::vector<charge_record> collect(sqlite::statement& s) {
+    std::vector<charge_record> out;
+    while (s.step()) out.push_back(read_row(s).rec);
+    return out;
+  }
+
+  void insert(const observed_charge& oc, charge_state state, timestamp now) {
+    sqlite::use s(stmt(sql_insert_charge));
+    s->bind(1, oc.number);
+    s->bind(2, oc.customer);
+    s->bind(3, oc.status);
+    s->bind(4, oc.amount);
+    s->bind(5, oc.currency);
+    s->bind(6, oc.raw_json);
+    s->bind(7, to_string(state));
+    s->bind(8, format_timestamp(now));
+    s->step();
+  }
+
+  void update(const row& r) {
+    const auto& c = r.rec;
+    sqlite::use s(stmt(sql_update_charge));
+    s->bind(1, c.number);
+    s->bind(2, c.customer);
+    s->bind(3, c.status);
+    s->bind(4, c.amount);
+    s->bind(5, c.currency);
+    s->bind(6, c.raw_json);
+    s->bind(7, to_string(c.state));
+    s->bind_optional(8, c.billing_reference);
+    s->bind(9, std::int64_t{c.bill_attempts});
+    s->bind(10, std::int64_t{c.ack_attempts});
+    s->bind_optional(11, optional_time(c.next_try));
+    s->bind(12, c.last_error);
+    s->bind(13, format_timestamp(c.updated_at));
+    s->bind_optional(14, optional_time(c.billed_at));
+    s->bind_optional(15, optional_time(c.acknowledged_at));
+    s->bind_optional(16, r.last_change_observed);
+    s->step();
+  }
+
+  void add_event(timestamp at, std::string_view number, std::string_view actor, std::string_view kind,
+                 std::optional<charge_state> from, std::optional<charge_state> to, std::string_view reason,
+                 const boost::json::object& detail) {
+    sqlite::use s(stmt(sql_insert_event));
+    s->bind(1, format_timestamp(at));
+    s->bind(2, number);
+    s->bind(3, actor);
+    s->bind(4, kind);
+    if (from) s->bind(5, to_string(*from));
+    else s->bind_null(5);
+    if (to) s->bind(6, to_string(*to));
+    else s->bind_null(6);
+    s->bind(7, reason);
+    s->bind(8, detail_of(detail));
+    s->step();
+  }
+
+  // Moves a row to `to` if the state machine allows it, writes it and its audit event.
+  void transition(row& r, charge_state to, timestamp now, std::string_view actor, std::string_view kind,
+                  std::string_view reason, const boost::json::object& detail = {}) {
+    const auto from = r.rec.state;
+    if (!allowed(from, to)) {
+      refuse(errc::ledger_bad_transition, "charge " + peer(r.rec.number) + " is " + std::string(to_string(from)) +
+                                              "; it cannot become " + std::string(to_string(to)));
+    }
+    r.rec.state = to;
+    r.rec.updated_at = now;
+    update(r);
+    add_event(now, r.rec.number, actor, kind, from, to, reason, detail);
+  }
+
+  [[noreturn]] void refuse_state(const row& r, std::string_view operation) {
+    refuse(errc::ledger_bad_transition, std::string(operation) + ": charge " + peer(r.rec.number) + " is " +
+                                            std::string(to_string(r.rec.state)));
+  }
+
+  bill_policy bills() const { return bill_policy{options.policy.bill_statuses}; }
+
+  observed_result observe(const observed_charge& oc, timestamp now);
+};
+
+// --- opening -------------------------------------------------------------------------------
+
+std::string sqlite_ledger::impl::single_text(const char* sql) {
+  sqlite::statement s(db.get(), sql);
+  if (!s.step()) return {};
+  return s.text(0);
+}
+
+error sqlite_ledger::impl::open_failure(const sqlite::failure& f) const {
+  const int primary = f.code() & 0xff;
+  errc code = errc::ledger_open_failed;
+  if (is_integrity_code(f.code())) code = errc::ledger_integrity;
+  else if (primary == SQLITE_FULL || primary == SQLITE_READONLY) code = errc::ledger_write_failed;
+  return error{code, "ledger " + path_text + ": " + f.what_failed() + ": " + f.sqlite_message()};
+}
+
+result<void> sqlite_ledger::impl::open() {
+  const auto mode = options.mode;
+  if (mode == open_mode::exclusive) {
+    if (auto r = acquire_lock(lock, options.path); !r) return r;
+  } else {
+    std::error_code ec;
+    if (!std::filesystem::exists(options.path, ec))
+      return error{errc::ledger_open_failed, "no ledger at " + path_text + " (chargerecond creates it)"};
+  }
+
+  const int flags = mode == open_mode::exclusive ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                    : mode == open_mode::shared  ? SQLITE_OPEN_READWRITE
+                                                 : SQLITE_OPEN_READONLY;
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(path_text.c_str(), &raw, flags, nullptr);
+  db = sqlite::connection(raw);  // closes even a handle whose open failed
+  if (rc != SQLITE_OK) sqlite::fail(raw, rc, "opening");
+  sqlite3_extended_result_codes(db.get(), 1);
+  sqlite3_busy_timeout(db.get(), static_cast<int>(options.busy_timeout.count()));
+
+  if (mode != open_mode::read_only && sqlite3_db_readonly(db.get(), "main") == 1)
+    return error{errc::ledger_write_failed, "ledger " + path_text + " is read-only (file permissions or mount)"};
+
+  if (options.check_integrity) {
+    const auto verdict = single_text("PRAGMA quick_check(1)");
+    if (verdict != "ok")
+      return error{errc::ledger_integrity,
+                   "ledger " + path_text + " failed PRAGMA quick_check: " + quote_peer_text(verdict)};
+  }
+
+  if (mode == open_mode::exclusive) {
+    const auto journal = single_text("PRAGMA journal_mode = WAL");
+    if (journal != "wal")
+      return error{errc::ledger_open_failed,
+                   "ledger " + path_text + ": WAL mode unavailable (journal_mode is " + journal + ")"};
+  }
+  if (mode != open_mode::read_only) {
+    // FULL, not NORMAL: in WAL mode NORMAL does not sync the WAL at each commit, so a power loss
+    // may take back the last committed transactions. We tell billing and CRM.COM things only
+    // after a commit; a commit lost afterwards could bill a charge twice or leave an
+    // acknowledgement without its record.
+    db.exec("PRAGMA synchronous = FULL", "setting synchronous = FULL");
+  } else {
+    db.exec("PRAGMA query_only = 1", "setting query_only");
+  }
+
+  const int version = std::stoi(single_text("PRAGMA user_version"));
+  if (version > schema_version) {
+    return error{errc::ledger_schema_too_new, "ledger " + path_text + " has schema version " +
+                                                  std::to_string(version) + "; this chargerecon knows up to " +
+                                                  std::to_string(schema_version)};
+  }
+  if (version < schema_version) {
+    if (mode != open_mode::exclusive) {
+      return error{errc::ledger_open_failed, "ledger " + path_text + " has schema version " + std::to_string(version) +
+                                                 ", this program needs " + std::to_string(schema_version) +
+                                                 "; start chargerecond once to migrate it"};
+    }
+    // All steps and the new version in one transaction: a failed migration leaves the old schema.
+    sqlite::transaction tx(db);
+    for (int v = version; v < schema_version; ++v)
+      db.exec(migrations[v], "migrating the schema to version " + std::to_string(v + 1));
+    db.exec(("PRAGMA user_version = " + std::to_string(schema_version)).c_str(), "setting user_version");
+    tx.commit();
+    log.info("ledger.migrated", {{"path", path_text}, {"from", version}, {"to", schema_version}});
+  }
+
+  if (options.max_page_count) {
+    db.exec(("PRAGMA max_page_count = " + std::to_string(*options.max_page_count)).c_str(), "setting max_page_count");
+  }
+  log.info("ledger.opened", {{"path", path_text},
+                             {"mode", mode == open_mode::exclusive ? "exclusive"
+                                      : mode == open_mode::shared  ? "shared"
+                                                                   : "read_only"},
+                             {"schema_version", schema_version}});
+  return {};
+}
+
+result<std::unique_ptr<sqlite_ledger>> sqlite_ledger::open(sqlite_ledger_options options, obs::event_log log) {
+  auto p = std::make_unique<impl>(std::move(options), std::move(log));
+  try {
+    if (auto r = p->open(); !r) return r.error();
+  } catch (const sqlite::failure& f) {
+    return p->open_failure(f);
+  }
+  return std::unique_ptr<sqlite_ledger>(new sqlite_ledger(std::move(p)));
+}
+
+sqlite_ledger::sqlite_ledger(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
+sqlite_ledger::~sqlite_ledger() = default;
+
+// --- the engine's transitions --------------------------------------------------------------
+
+observed_result sqlite_ledger::impl::observe(const observed_charge& oc, timestamp now) {
+  auto existing = find(oc.number);
+  if (!existing) {
+    const auto state = next_state_for_new(oc.status, bills());
+    insert(oc, state, now);
+    add_event(now, oc.number, engine_actor, "recorded", std::nullopt, state, {},
+              values_of(oc.customer, oc.status, oc.amount, oc.currency));
+    return {oc.number, observation::inserted, state};
+  }
+  row& r = *existing;
+  auto& c = r.rec;
+  const bool same_values = c.customer == oc.customer && c.amount == oc.amount && c.currency == oc.currency;
+
+  if (const auto next = next_state_for_observed(c.state, oc.status, bills())) {
+    // A PENDING charge was never billed, so its processed form replaces it whole: that is the
+    // charge billing will receive. Differences are kept in the event for the audit.
+    boost::json::object detail{{"previous", values_of(c.customer, c.status, c.amount, c.currency)},
+                               {"observed", values_of(oc.customer, oc.status, oc.amount, oc.currency)}};
+    if (!same_values) {
+      log.warn("ledger.pending_charge_changed", {{"number", oc.number},
+                                                 {"amount", c.amount},
+                                                 {"observed_amount", oc.amount},
+                                                 {"customer", c.customer},
+                                                 {"observed_customer", oc.customer}});
+    }
+    const std::string reason = "status " + c.status + " -> " + oc.status;
+    c.customer = oc.customer;
+    c.status = oc.status;
+    c.amount = oc.amount;
+    c.currency = oc.currency;
+    c.raw_json = oc.raw_json;
+    transition(r, *next, now, engine_actor, "transition", reason, detail);
+    return {oc.number, observation::pending_resolved, *next};
+  }
+
+  if (same_values && c.status == oc.status) return {oc.number, observation::unchanged, c.state};
+
+  // Changed after it was first recorded: keep the first values (never bill twice, never bill a
+  // different amount than the one recorded), and report each distinct change once.
+  auto observed = values_of(oc.customer, oc.status, oc.amount, oc.currency);
+  auto observed_text = detail_of(observed);
+  if (r.last_change_observed == observed_text) return {oc.number, observation::unchanged, c.state};
+  log.warn("ledger.charge_changed", {{"number", oc.number},
+                                     {"state", to_string(c.state)},
+                                     {"customer", c.customer},
+                                     {"observed_customer", oc.customer},
+                                     {"status", c.status},
+                                     {"observed_status", oc.status},
+                                     {"amount", c.amount},
+                                     {"observed_amount", oc.amount},
+                                     {"currency", c.currency},
+                                     {"observed_currency", oc.currency}});
+  boost::json::object detail{{"first", values_of(c.customer, c.status, c.amount, c.currency)},
+                             {"observed", std::move(observed)},
+                             {"observed_raw_json", oc.raw_json}};
+  r.last_change_observed = std::move(observed_text);
+  c.updated_at = now;
+  update(r);
+  add_event(now, c.number, engine_actor, "changed", c.state, c.state, "differs from the first observation", detail);
+  return {oc.number, observation::changed, c.state};
+}
+
+result<std::vector<observed_result>> sqlite_ledger::record_page(std::span<const observed_charge> page,
+                                                                timestamp now) {
+  return impl_->write("record_page", [&] {
+    std::vector<observed_result> out;
+    out.reserve(page.size());
+    for (const auto& oc : page) out.push_back(impl_->observe(oc, now));
+    return out;
+  });
+}
+
+result<void> sqlite_ledger::mark_billing(std::span<const std::string> numbers, timestamp now) {
+  return impl_->write("mark_billing", [&] {
+    for (const auto& number : numbers) {
+      auto r = impl_->must_find(number);
+      r.rec.next_try.reset();  // unset next_try in billing means "posted by this run"
+      if (r.rec.state == charge_state::billing) {
+        // A retry that came due: posted again, no new state.
+        r.rec.updated_at = now;
+        impl_->update(r);
+        continue;
+      }
+      if (r.rec.state != charge_state::seen) impl_->refuse_state(r, "mark_billing");
+      impl_->transition(r, charge_state::billing, now, engine_actor, "transition", "posting to billing");
+    }
+  });
+}
+
+result<void> sqlite_ledger::record_bill_failure(std::string_view number, std::string_view error_text,
+                                                timestamp next_try, timestamp now) {
+  return impl_->write("record_bill_failure", [&] {
+    auto r = impl_->must_find(number);
+    if (r.rec.state != charge_state::billing) impl_->refuse_state(r, "record_bill_failure");
+    r.rec.bill_attempts += 1;
+    r.rec.last_error = std::string(error_text);
+    r.rec.next_try = next_try;
+    r.rec.updated_at = now;
+    impl_->update(r);
+    impl_->add_event(now, number, engine_actor, "bill_failed", r.rec.state, r.rec.state, error_text,
+                     {{"attempts", r.rec.bill_attempts}, {"next_try", format_timestamp(next_try)}});
+  });
+}
+
+result<void> sqlite_ledger::mark_billed(std::string_view number, std::string_view reference, timestamp now) {
+  return impl_->write("mark_billed", [&] {
+    if (reference.empty())
+      refuse(errc::invalid_argument, "mark_billed: empty billing reference for charge " + peer(number));
+    auto r = impl_->must_find(number);
+    if (r.rec.state == charge_state::billed && r.rec.billing_reference == reference) return;
+    if (r.rec.state != charge_state::billing) impl_->refuse_state(r, "mark_billed");
+    {
+      sqlite::use s(impl_->stmt(sql_charge_by_reference));
+      s->bind(1, reference);
+      if (s->step()) {
+        refuse(errc::ledger_duplicate_reference, "billing reference " + peer(reference) + " for charge " +
+                                                     peer(number) + " is already stored for charge " +
+                                                     peer(s->text(0)));
+      }
+    }
+    r.rec.billing_reference = std::string(reference);
+    r.rec.billed_at = now;
+    r.rec.next_try.reset();
+    r.rec.last_error.clear();
+    r.rec.ack_attempts = 0;
+    impl_->transition(r, charge_state::billed, now, engine_actor, "transition", "billed",
+                      {{"reference", reference}});
+  });
+}
+
+result<void> sqlite_ledger::mark_held(std::string_view number, std::string_view reason, timestamp now) {
+  return impl_->write("mark_held", [&] {
+    auto r = impl_->must_find(number);
+    if (r.rec.state != charge_state::billing) impl_->refuse_state(r, "mark_held");
+    r.rec.bill_attempts += 1;
+    r.rec.last_error = std::string(reason);
+    r.rec.next_try.reset();
+    impl_->transition(r, charge_state::held, now, engine_actor, "transition", reason);
+  });
+}
+
+result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, timestamp now) {
+  return impl_->write("record_ack_result", [&] {
+    ack_summary summary;
+    for (const auto& number : report.acknowledged) {
+      auto r = impl_->must_find(number);
+      if (r.rec.state == charge_state::acknowledged) continue;  // re-acknowledged: already done
+      if (!next_state_for_ack_accepted(r.rec.state)) impl_->refuse_state(r, "record_ack_result (acknowledged)");
+      r.rec.acknowledged_at = now;
+      r.rec.next_try.reset();
+      r.rec.last_error.clear();
+      boost::json::object detail;
+      if (r.rec.billing_reference) detail["reference"] = *r.rec.billing_reference;
+      impl_->transition(r, charge_state::acknowledged, now, engine_actor, "transition", "acknowledged", detail);
+      ++summary.acknowledged;
+    }
+    const int max_attempts = impl_->options.policy.ack_max_attempts;
+    for (const auto& refused : report.refused) {
+      auto r = impl_->must_find(refused.number);
+      const int attempts = r.rec.ack_attempts + 1;
+      const auto next = next_state_for_ack_refused(r.rec.state, attempts, max_attempts);
+      if (!next) impl_->refuse_state(r, "record_ack_result (refused)");
+      r.rec.ack_attempts = attempts;
+      r.rec.last_error = "acknowledgement refused: " + refused.error_code + ": " + refused.description;
+      boost::json::object detail{{"error_code", refused.error_code},
+                                 {"error_description", refused.description},
+                                 {"attempts", attempts}};
+      if (*next == charge_state::dead) {
+        r.rec.next_try.reset();
+        impl_->transition(r, charge_state::dead, now, engine_actor, "transition",
+                          "acknowledgement refused " + std::to_string(attempts) + " times", detail);
+        ++summary.dead;
+        continue;
+      }
+      const auto delay = backoff_delay(impl_->options.policy.ack_backoff, attempts, impl_->options.policy.random01());
+      r.rec.next_try = now + delay;
+      r.rec.updated_at = now;
+      detail["next_try"] = format_timestamp(*r.rec.next_try);
+      impl_->update(r);
+      impl_->add_event(now, r.rec.number, engine_actor, "ack_refused", r.rec.state, r.rec.state, refused.error_code,
+                       detail);
+      ++summary.retrying;
+    }
+    return summary;
+  });
+}
+
+// --- the engine's queries ------------------------------------------------------------------
+
+result<std::vector<charge_record>> sqlite_ledger::ready_to_bill(timestamp now, std::size_t limit,
+                                                                bool include_in_flight) {
+  return impl_->read("ready_to_bill", [&] {
+    sqlite::use s(impl_->stmt(sql_ready_to_bill));
+    s->bind(1, format_timestamp(now));
+    s->bind(2, std::int64_t{include_in_flight ? 1 : 0});
+    s->bind(3, static_cast<std::int64_t>(limit));
+    return impl_->collect(*s);
+  });
+}
+
+result<std::vector<charge_record>> sqlite_ledger::ready_to_ack(timestamp now, std::size_t limit) {
+  return impl_->read("ready_to_ack", [&] {
+    sqlite::use s(impl_->stmt(sql_ready_to_ack));
+    s->bind(1, format_timestamp(now));
+    s->bind(2, static_cast<std::int64_t>(limit));
+    return impl_->collect(*s);
+  });
+}
+
+result<state_counts> sqlite_ledger::counts() {
+  return impl_->read("counts", [&] {
+    state_counts out;
+    for (const auto st : all_charge_states) out[st] = 0;
+    sqlite::use s(impl_->stmt(sql_counts));
+    while (s->step()) {
+      const auto name = s->text(0);
+      const auto st = parse_charge_state(name);
+      if (!st) refuse(errc::ledger_integrity, "ledger " + impl_->path_text + ": unknown state " + peer(name));
+      out[*st] = s->int64(1);
+    }
+    return out;
+  });
+}
+
+result<std::optional<charge_record>> sqlite_ledger::oldest_unfinished() {
+  return impl_->read("oldest_unfinished", [&]() -> std::optional<charge_record> {
+    sqlite::use s(impl_->stmt(sql_oldest_unfinished));
+    if (!s->step()) return std::nullopt;
+    return impl_->read_row(*s).rec;
+  });
+}
+
+// --- the operator's view and actions -------------------------------------------------------
+
+result<charge_record> sqlite_ledger::get(std::string_view number) {
+  return impl_->read("get", [&] { return impl_->must_find(number).rec; });
+}
+
+result<std::vector<charge_record>> sqlite_ledger::list(const charge_filter& filter) {
+  return impl_->read("list", [&] {
+    sqlite::use s(impl_->stmt(sql_list));
+    if (filter.state) s->bind(1, to_string(*filter.state));
+    s->bind_optional(2, filter.customer);
+    s->bind_optional(3, filter.status);
+    s->bind_optional(4, optional_time(filter.first_seen_from));
+    s->bind_optional(5, optional_time(filter.first_seen_until));
+    s->bind(6, static_cast<std::int64_t>(filter.limit));
+    s->bind(7, static_cast<std::int64_t>(filter.offset));
+    return impl_->collect(*s);
+  });
+}
+
+result<std::vector<event_record>> sqlite_ledger::events(std::string_view number) {
+  return impl_->read("events", [&] {
+    std::vector<event_record> out;
+    sqlite::use s(impl_->stmt(sql_select_events));
+    s->bind(1, number);
+    while (s->step()) {
+      event_record e;
+      e.id = s->int64(0);
+      const auto at = s->text(1);
+      const auto t = parse_timestamp(at);
+      if (!t) refuse(errc::ledger_integrity, "ledger " + impl_->path_text + ": event with a malformed time " + peer(at));
+      e.at = *t;
+      e.number = s->text(2);
+      e.actor = s->text(3);
+      e.kind = s->text(4);
+      if (auto from = s->optional_text(5)) e.from = parse_charge_state(*from);
+      if (auto to = s->optional_text(6)) e.to = parse_charge_state(*to);
+      e.reason = s->text(7);
+      e.detail_json = s->text(8);
+      out.push_back(std::move(e));
+    }
+    return out;
+  });
+}
+
+result<charge_record> sqlite_ledger::retry(std::string_view number, std::string_view who, std::string_view reason,
+                                           timestamp now) {
+  return impl_->write("retry", [&] {
+    if (who.empty()) refuse(errc::invalid_argument, "retry of charge " + peer(number) + ": who is retrying?");
+    auto r = impl_->must_find(number);
+    const auto next = next_state_for_retry(r.rec.state, r.rec.billing_reference.has_value());
+    if (!next) {
+      refuse(errc::ledger_bad_transition, "retry: charge " + peer(number) + " is " +
+                                              std::string(to_string(r.rec.state)) +
+                                              "; only held or dead charges can be retried");
+    }
+    boost::json::object detail{{"bill_attempts", r.rec.bill_attempts}, {"ack_attempts", r.rec.ack_attempts},
+                               {"last_error", r.rec.last_error}};
+    if (r.rec.state == charge_state::dead) r.rec.ack_attempts = 0;  // a fresh round of max_attempts
+    r.rec.next_try.reset();
+    impl_->transition(r, *next, now, who, "retry", reason, detail);
+    return r.rec;
+  });
+}
+
+result<charge_record> sqlite_ledger::release(std::string_view number, std::string_view who, std::string_view reason,
+                                             timestamp now) {
+  return impl_->write("release", [&] {
+    if (who.empty()) refuse(errc::invalid_argument, "release of charge " + peer(number) + ": who is releasing?");
+    if (reason.empty())
+      refuse(errc::invalid_argument, "release of charge " + peer(number) + " needs a reason for the audit trail");
+    auto r = impl_->must_find(number);
+    const auto next = next_state_for_release(r.rec.state);
+    if (!next) {
+      refuse(errc::ledger_bad_transition, "release: charge " + peer(number) + " is " +
+                                              std::string(to_string(r.rec.state)) + "; only held charges can be released");
+    }
+    boost::json::object detail{{"bill_attempts", r.rec.bill_attempts}, {"last_error", r.rec.last_error}};
+    r.rec.next_try.reset();
+    impl_->transition(r, *next, now, who, "release", reason, detail);
+    return r.rec;
+  });
+}
+
+}  // namespace chargerecon::ledger
