@@ -1,9 +1,9 @@
 // chargerecond: wiring only. Everything it calls lives in lib/.
-#include "config/loader.hpp"
-
 #include <cstdio>
 #include <string>
 #include <string_view>
+
+#include "config/loader.hpp"
 
 namespace {
 
@@ -32,7 +32,8 @@ constexpr std::string_view help_text =
     "\n"
     "secrets are read from files; names left empty or relative in the configuration are\n"
     "looked up in $CREDENTIALS_DIRECTORY (systemd LoadCredential=) under the credential\n"
-    "names crm-password, crm-web-api-key and billing-token.\n"
+    "names crm-password, crm-web-api-key and billing-token. To check them outside the\n"
+    "service, set CREDENTIALS_DIRECTORY to the directory that holds those files.\n"
     "\n"
     "exit status: 0 success, 64 usage error, 69 engine unavailable, 78 configuration error\n";
 
@@ -53,7 +54,7 @@ bool check(const std::string& path, chargerecon::config& out) {
     return false;
   }
   const auto problems = chargerecon::check_secrets(*loaded, chargerecon::secret_env::from_process());
-  for (const auto& e : problems) print_line(stderr, path + ": " + e.to_string());
+  for (const auto& e : problems) print_line(stderr, path + ": " + e.diagnostic);
   if (!problems.empty()) return false;
   out = std::move(*loaded);
   return true;

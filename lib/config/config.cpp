@@ -11,8 +11,8 @@ constexpr std::pair<std::string_view, charge_list_filter> list_filter_names[] = 
 };
 
 constexpr std::pair<std::string_view, crm_charge_status> charge_status_names[] = {
-    {"PENDING", crm_charge_status::pending},         {"APPROVED", crm_charge_status::approved},
-    {"DECLINED", crm_charge_status::declined},       {"BAD_REQUEST", crm_charge_status::bad_request},
+    {"PENDING", crm_charge_status::pending},   {"APPROVED", crm_charge_status::approved},
+    {"DECLINED", crm_charge_status::declined}, {"BAD_REQUEST", crm_charge_status::bad_request},
     {"REJECTED", crm_charge_status::rejected},
 };
 

@@ -6,8 +6,6 @@
 // Secrets are not here: the configuration names files, and load_secrets() (loader.hpp) reads
 // them into `secrets`, whose values no diagnostic, log line or printer ever shows.
 
-#include "observability/event_log.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -15,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "observability/event_log.hpp"
 
 namespace chargerecon {
 
@@ -48,7 +48,7 @@ struct crm_config {
   std::string organisation;  // mandatory with `username`
   std::string unit;          // optional: empty sends none
 
-  std::string ca_file;  // PEM bundle to trust; empty: the system's store
+  std::string ca_file;                                          // PEM bundle to trust; empty: the system's store
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};  // one request: write + read
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   bool allow_plain_http = false;
@@ -66,8 +66,8 @@ struct poll_config {
 };
 
 struct billing_config {
-  std::string url;         // POST target of the billing adapter; mandatory
-  std::string token_file;  // bearer token; empty: $CREDENTIALS_DIRECTORY/billing-token if present, else none
+  std::string url;           // POST target of the billing adapter; mandatory
+  std::string token_file;    // bearer token; empty: $CREDENTIALS_DIRECTORY/billing-token if present, else none
   unsigned concurrency = 8;  // charges in flight to billing at once, 1..256
   std::chrono::milliseconds timeout{std::chrono::seconds(30)};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};

@@ -1,19 +1,16 @@
 #include "config/loader.hpp"
 
-#include "http/client.hpp"
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <boost/throw_exception.hpp>
 #include <boost/url/ipv4_address.hpp>
 #include <boost/url/ipv6_address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-#include <yaml-cpp/yaml.h>
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
-
-#include <algorithm>
 #include <cerrno>
 #include <charconv>
 #include <cstdio>
@@ -22,6 +19,8 @@
 #include <functional>
 #include <limits>
 #include <stdexcept>
+
+#include "http/client.hpp"
 
 namespace chargerecon {
 
@@ -69,10 +68,14 @@ std::size_t line_of(const YAML::Mark& mark) {
 
 std::string_view kind_of(const YAML::Node& node) {
   switch (node.Type()) {
-    case YAML::NodeType::Map: return "a mapping";
-    case YAML::NodeType::Sequence: return "a list";
-    case YAML::NodeType::Scalar: return "a single value";
-    default: return "nothing";
+    case YAML::NodeType::Map:
+      return "a mapping";
+    case YAML::NodeType::Sequence:
+      return "a list";
+    case YAML::NodeType::Scalar:
+      return "a single value";
+    default:
+      return "nothing";
   }
 }
 
@@ -173,7 +176,7 @@ class mapping {
       }
       const std::string& name = it->first.Scalar();
       if (const entry* first = lookup(name)) {
-        report_.add(key_line, path_of(name),
+        report_.add(key_line, path_of(quote_peer_text(name, 60)),
                     "duplicate key (first set at line " + std::to_string(first->line) + ")");
         continue;
       }
@@ -209,8 +212,7 @@ class mapping {
     const entry* e = lookup(name);
     known_.emplace_back(name);
     if (e && !e->value.IsNull() && !e->value.IsMap()) {
-      problem(name, "expected a mapping of " + std::string(name) + " settings, got " +
-                        std::string(kind_of(e->value)));
+      problem(name, "expected a mapping of " + std::string(name) + " settings, got " + std::string(kind_of(e->value)));
       // Its keys would all be reported missing: noise after the one problem that matters.
       report discard{report_.file, {}, report_.key_paths};
       mapping child(discard, path_of(name), YAML::Node(), e->line);
@@ -232,8 +234,7 @@ class mapping {
   // A string that must be present and non-empty.
   bool read_mandatory(std::string_view name, std::string& out) {
     if (read(name, out) && !out.empty()) return true;
-    if (const entry* e = lookup(name); !e || e->value.IsNull() || (e->value.IsScalar() && out.empty()))
-      missing(name);
+    if (const entry* e = lookup(name); !e || e->value.IsNull() || (e->value.IsScalar() && out.empty())) missing(name);
     return false;
   }
 
@@ -244,8 +245,10 @@ class mapping {
     static constexpr std::string_view trues[] = {"true", "True", "TRUE"};
     static constexpr std::string_view falses[] = {"false", "False", "FALSE"};
     const std::string& text = e->value.Scalar();
-    if (std::find(std::begin(trues), std::end(trues), text) != std::end(trues)) out = true;
-    else if (std::find(std::begin(falses), std::end(falses), text) != std::end(falses)) out = false;
+    if (std::find(std::begin(trues), std::end(trues), text) != std::end(trues))
+      out = true;
+    else if (std::find(std::begin(falses), std::end(falses), text) != std::end(falses))
+      out = false;
     else {
       problem(name, "expected true or false, got " + quoted(text));
       return false;
@@ -261,10 +264,14 @@ class mapping {
     const auto value = parse_with_unit(text, duration_units, overflow);
     const std::string range = " is out of range " + format_duration(min) + ".." + format_duration(max);
     if (!value) {
-      if (overflow) problem(name, quote_peer_text(text, 80) + range);
-      else if (!text.empty() && text[0] == '-') problem(name, quoted(text) + " is negative; expected " + std::string(duration_hint));
-      else if (all_digits(text)) problem(name, quoted(text) + " has no unit; expected " + std::string(duration_hint));
-      else problem(name, "expected " + std::string(duration_hint) + ", got " + quoted(text));
+      if (overflow)
+        problem(name, quote_peer_text(text, 80) + range);
+      else if (!text.empty() && text[0] == '-')
+        problem(name, quoted(text) + " is negative; expected " + std::string(duration_hint));
+      else if (all_digits(text))
+        problem(name, quoted(text) + " has no unit; expected " + std::string(duration_hint));
+      else
+        problem(name, "expected " + std::string(duration_hint) + ", got " + quoted(text));
       return false;
     }
     if (*value < static_cast<std::uint64_t>(min.count()) || *value > static_cast<std::uint64_t>(max.count())) {
@@ -321,8 +328,8 @@ class mapping {
   // Absent keeps the default; an empty list is refused when `allow_empty` is false.
   template <class E>
   bool read_list(std::string_view name, std::vector<E>& out,
-                 const std::function<std::optional<E>(std::string_view, std::string& why)>& parse,
-                 bool allow_empty, std::string_view what_to_list) {
+                 const std::function<std::optional<E>(std::string_view, std::string& why)>& parse, bool allow_empty,
+                 std::string_view what_to_list) {
     note(name);
     const entry* e = lookup(name);
     if (!e || e->value.IsNull()) return false;
@@ -431,10 +438,14 @@ class mapping {
 // The HTTP client's own loopback rule, so that --check-config and the running daemon agree.
 bool is_loopback(const boost::urls::url_view& u) {
   switch (u.host_type()) {
-    case boost::urls::host_type::ipv4: return http::is_loopback_host(u.host_ipv4_address().to_string());
-    case boost::urls::host_type::ipv6: return http::is_loopback_host(u.host_ipv6_address().to_string());
-    case boost::urls::host_type::name: return http::is_loopback_host(u.encoded_host());
-    default: return false;
+    case boost::urls::host_type::ipv4:
+      return http::is_loopback_host(u.host_ipv4_address().to_string());
+    case boost::urls::host_type::ipv6:
+      return http::is_loopback_host(u.host_ipv6_address().to_string());
+    case boost::urls::host_type::name:
+      return http::is_loopback_host(u.encoded_host());
+    default:
+      return false;
   }
 }
 
@@ -483,18 +494,18 @@ void check_url(mapping& m, std::string_view name, const std::string& text, bool 
     return;
   }
   if (scheme == boost::urls::scheme::http && !allow_plain_http && !is_loopback(u)) {
-    m.problem(name, "plain http to a non-loopback host needs " + std::string(section) +
-                        ".allow_plain_http: true");
+    m.problem(name, "plain http to a non-loopback host needs " + std::string(section) + ".allow_plain_http: true");
     return;
   }
-  if (auto verdict = http::parse_base_url(text, allow_plain_http); !verdict) m.problem(name, verdict.error().diagnostic);
+  if (auto verdict = http::parse_base_url(text, allow_plain_http); !verdict)
+    m.problem(name, verdict.error().diagnostic);
 }
 
 // Backoffs grow from initial to max: a max below the initial value is a slip of the finger.
 void check_backoff(mapping& m, std::string_view section, milliseconds initial, milliseconds max) {
   if (max < initial)
-    m.problem("backoff_max", format_duration(max) + " is shorter than " + std::string(section) +
-                                 ".backoff_initial (" + format_duration(initial) + ")");
+    m.problem("backoff_max", format_duration(max) + " is shorter than " + std::string(section) + ".backoff_initial (" +
+                                 format_duration(initial) + ")");
 }
 
 void parse_crm(mapping& m, crm_config& c) {
@@ -519,8 +530,7 @@ void parse_crm(mapping& m, crm_config& c) {
     if (!c.web_api_key_file.empty())
       m.problem("web_api_key_file",
                 "set either crm.username (password login) or crm.web_api_key_file (Web API key login), not both");
-    if (c.organisation.empty())
-      m.problem("organisation", "mandatory with crm.username: authentication/token needs it");
+    if (c.organisation.empty()) m.problem("organisation", "mandatory with crm.username: authentication/token needs it");
   } else {
     if (!c.password_file.empty())
       m.problem("password_file", "used only with crm.username (password login); set crm.username or drop this key");
@@ -541,8 +551,8 @@ void parse_poll(mapping& m, poll_config& c) {
       },
       false, "PROCESSED, NOT_PROCESSED");
   m.read("page_size", c.page_size, 1, 50);
-  if (listed && std::find(c.charge_status.begin(), c.charge_status.end(), charge_list_filter::processed) ==
-                    c.charge_status.end())
+  if (listed &&
+      std::find(c.charge_status.begin(), c.charge_status.end(), charge_list_filter::processed) == c.charge_status.end())
     m.problem("charge_status",
               "without PROCESSED no charge is ever billed or acknowledged (NOT_PROCESSED lists PENDING charges only)");
 }
@@ -560,8 +570,9 @@ void parse_billing(mapping& m, billing_config& c) {
       [](std::string_view text, std::string& why) -> std::optional<crm_charge_status> {
         const auto v = parse_crm_charge_status(text);
         if (v == crm_charge_status::pending) {
-          why = "PENDING charges are never billed (CRM.COM has not decided them); expected one of "
-                "APPROVED, DECLINED, BAD_REQUEST, REJECTED";
+          why =
+              "PENDING charges are never billed (CRM.COM has not decided them); expected one of "
+              "APPROVED, DECLINED, BAD_REQUEST, REJECTED";
           return std::nullopt;
         }
         if (!v) why = "expected one of APPROVED, DECLINED, BAD_REQUEST, REJECTED, got " + quoted(text);
@@ -571,8 +582,7 @@ void parse_billing(mapping& m, billing_config& c) {
   const bool initial_ok = m.read("backoff_initial", c.backoff_initial, 10ms, 1h);
   const bool max_ok = m.read("backoff_max", c.backoff_max, 10ms, 24h);
 
-  if (has_url && (plain_ok || !m.has("allow_plain_http")))
-    check_url(m, "url", c.url, c.allow_plain_http, "billing");
+  if (has_url && (plain_ok || !m.has("allow_plain_http"))) check_url(m, "url", c.url, c.allow_plain_http, "billing");
   if (initial_ok || max_ok) check_backoff(m, "billing", c.backoff_initial, c.backoff_max);
 }
 
@@ -604,9 +614,12 @@ void parse_log(mapping& m, log_config& c) {
   text.clear();
   if (m.read("format", text)) {
     obs::log_format format{};
-    if (text == "auto") c.format.reset();
-    else if (obs::parse_log_format(text, format)) c.format = format;
-    else m.problem("format", "expected text, json or auto, got " + quoted(text));
+    if (text == "auto")
+      c.format.reset();
+    else if (obs::parse_log_format(text, format))
+      c.format = format;
+    else
+      m.problem("format", "expected text, json or auto, got " + quoted(text));
   }
 }
 
@@ -636,7 +649,9 @@ config_result<config> finish(report& r, config c) {
   // Parse order groups problems by section; people read a file top to bottom. What is
   // missing from absent sections has no line and comes last.
   std::stable_sort(r.problems.begin(), r.problems.end(), [](const config_problem& a, const config_problem& b) {
-    const auto key = [](const config_problem& p) { return p.line == 0 ? std::numeric_limits<std::size_t>::max() : p.line; };
+    const auto key = [](const config_problem& p) {
+      return p.line == 0 ? std::numeric_limits<std::size_t>::max() : p.line;
+    };
     return key(a) < key(b);
   });
   return config_error{std::move(r.problems)};
@@ -662,7 +677,8 @@ config_result<config> parse_config(std::string_view yaml_text, std::string_view 
   if (!root.IsNull() && !root.IsMap()) {
     r.add(std::max<std::size_t>(line_of(root.Mark()), 1), "",
           "the configuration must be a mapping of sections (crm, poll, billing, ack, ledger, log, metrics, "
-          "shutdown), got " + std::string(kind_of(root)));
+          "shutdown), got " +
+              std::string(kind_of(root)));
     return config_error{std::move(r.problems)};
   }
   config c;
@@ -724,8 +740,8 @@ std::string format_duration(milliseconds d) {
 
 result<listen_address> parse_listen_address(std::string_view text) {
   const auto bad = [&](std::string_view why) {
-    return error{errc::config_invalid, std::string(why) + ": expected host:port like 127.0.0.1:9464 or [::1]:9464, got " +
-                                           quoted(text)};
+    return error{errc::config_invalid,
+                 std::string(why) + ": expected host:port like 127.0.0.1:9464 or [::1]:9464, got " + quoted(text)};
   };
   listen_address out;
   std::string_view port_text;
@@ -774,8 +790,8 @@ result<secret> read_secret_file(const std::string& path, std::string_view key) {
   if ((st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    return error{errc::secret_too_open, what + ": group or others have access (mode " + mode +
-                                            "); allow the owner only (chmod 600)"};
+    return error{errc::secret_too_open,
+                 what + ": group or others have access (mode " + mode + "); allow the owner only (chmod 600)"};
   }
   if (static_cast<std::size_t>(st.st_size) > max_bytes)
     return error{errc::secret_unreadable, what + ": larger than 64 KiB, not a secret file"};
@@ -788,7 +804,8 @@ result<secret> read_secret_file(const std::string& path, std::string_view key) {
     if (n < 0) return error{errc::secret_unreadable, what + ": cannot read: " + std::strerror(errno)};
     if (n == 0) break;
     value.append(buffer, static_cast<std::size_t>(n));
-    if (value.size() > max_bytes) return error{errc::secret_unreadable, what + ": larger than 64 KiB, not a secret file"};
+    if (value.size() > max_bytes)
+      return error{errc::secret_unreadable, what + ": larger than 64 KiB, not a secret file"};
   }
   while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
   if (value.empty()) return error{errc::secret_unreadable, what + ": empty"};
@@ -817,9 +834,10 @@ result<std::optional<std::string>> resolve_secret_path(std::string_view key, con
   }
   if (dir.empty()) {
     if (optional) return std::optional<std::string>();
-    return error{errc::config_invalid, std::string(key) + " is not set and $CREDENTIALS_DIRECTORY is not set "
-                                                          "(systemd: LoadCredential=" + std::string(credential) +
-                                           ":<file>)"};
+    return error{errc::config_invalid, std::string(key) +
+                                           " is not set and $CREDENTIALS_DIRECTORY is not set "
+                                           "(systemd: LoadCredential=" +
+                                           std::string(credential) + ":<file>)"};
   }
   std::string path = dir + "/" + std::string(credential);
   if (optional) {
@@ -847,7 +865,8 @@ std::vector<error> collect_secrets(const config& cfg, const secret_env& env, sec
     return std::move(*value);
   };
   if (!cfg.crm.username.empty()) {
-    if (auto s = load("crm.password_file", cfg.crm.password_file, "crm-password", false)) out.crm_password = std::move(*s);
+    if (auto s = load("crm.password_file", cfg.crm.password_file, "crm-password", false))
+      out.crm_password = std::move(*s);
   } else {
     if (auto s = load("crm.web_api_key_file", cfg.crm.web_api_key_file, "crm-web-api-key", false))
       out.crm_web_api_key = std::move(*s);

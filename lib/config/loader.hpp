@@ -7,11 +7,7 @@
 // Unknown keys are problems too (a typo must not silently fall back to a default). A key whose
 // value is null (`key:`, `key: ~`) counts as absent: its default applies.
 
-#include "common/error.hpp"
-#include "config/config.hpp"
-
 #include <boost/system/result.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -19,6 +15,9 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.hpp"
+#include "config/config.hpp"
 
 namespace chargerecon {
 

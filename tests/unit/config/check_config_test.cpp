@@ -1,7 +1,5 @@
 // `chargerecond --check-config FILE`: what an operator runs before a restart. Runs the real
 // binary; skipped when the build has no chargerecond target or it is not built.
-#include "support/process.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -9,6 +7,8 @@
 #include <filesystem>
 #include <string>
 #include <vector>
+
+#include "support/process.hpp"
 
 namespace chargerecon {
 namespace {
@@ -104,8 +104,8 @@ TEST_F(check_config_test, a_secret_readable_by_others_exits_78_without_its_conte
   const auto path = write_config(valid_config());
   const auto o = run({"--check-config", path}, with_credentials());
   EXPECT_EQ(o.status, 78);
-  EXPECT_THAT(o.err, HasSubstr((credentials_ / "crm-password").string()));
-  EXPECT_THAT(o.err, HasSubstr("group or others have access"));
+  EXPECT_EQ(o.err, path + ": crm.password_file: " + (credentials_ / "crm-password").string() +
+                       ": group or others have access (mode 0644); allow the owner only (chmod 600)\n");
   EXPECT_THAT(o.err + o.out, Not(HasSubstr(password)));
 }
 

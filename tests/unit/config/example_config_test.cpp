@@ -1,12 +1,12 @@
 // etc/chargerecon.yaml is the documentation of every key and the demo's configuration: it
 // must load, and it must mention every key the loader knows, so the two cannot drift apart.
-#include "config/loader.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <yaml-cpp/yaml.h>
 
 #include <string>
+
+#include "config/loader.hpp"
 
 namespace chargerecon {
 namespace {
@@ -25,9 +25,9 @@ TEST(example_config, is_valid) {
 TEST(example_config, sets_every_key_the_loader_knows) {
   const YAML::Node root = YAML::LoadFile(example_path);
   const auto keys = config_key_paths();
-  ASSERT_THAT(keys, ::testing::IsSupersetOf({"crm.base_url", "poll.page_size", "billing.bill_statuses",
-                                             "ack.done_error_codes", "ledger.path", "log.format",
-                                             "metrics.listen", "shutdown.deadline"}));
+  ASSERT_THAT(
+      keys, ::testing::IsSupersetOf({"crm.base_url", "poll.page_size", "billing.bill_statuses", "ack.done_error_codes",
+                                     "ledger.path", "log.format", "metrics.listen", "shutdown.deadline"}));
   for (const std::string& path : keys) {
     const auto dot = path.find('.');
     ASSERT_NE(dot, std::string::npos) << path;

@@ -16,14 +16,14 @@ using ::testing::IsEmpty;
 
 // The smallest valid configuration: the mandatory keys, 8 lines. Tests append lines 9 on.
 const std::string minimal =
-    "crm:\n"                                                   // 1
-    "  base_url: https://crm.example.net/crmapi/rest/v2/\n"    // 2
-    "  username: chargerecon\n"                                // 3
-    "  organisation: ACME\n"                                   // 4
-    "billing:\n"                                               // 5
-    "  url: https://billing.example.net/charges\n"             // 6
-    "ledger:\n"                                                // 7
-    "  path: /var/lib/chargerecon/ledger.db\n";                // 8
+    "crm:\n"                                                 // 1
+    "  base_url: https://crm.example.net/crmapi/rest/v2/\n"  // 2
+    "  username: chargerecon\n"                              // 3
+    "  organisation: ACME\n"                                 // 4
+    "billing:\n"                                             // 5
+    "  url: https://billing.example.net/charges\n"           // 6
+    "ledger:\n"                                              // 7
+    "  path: /var/lib/chargerecon/ledger.db\n";              // 8
 
 // Every problem of `yaml` as it is printed; empty when the configuration is valid.
 std::vector<std::string> problems(const std::string& yaml) {
@@ -299,7 +299,9 @@ TEST(config_loader, sizes) {
            "  base_url: https://crm.example.net/\n"
            "  username: u\n"
            "  organisation: o\n"
-           "  max_response_size: " + size + "\n"
+           "  max_response_size: " +
+           size +
+           "\n"
            "billing:\n"
            "  url: https://b.example.net/\n"
            "ledger:\n"
@@ -310,8 +312,10 @@ TEST(config_loader, sizes) {
   EXPECT_EQ(valid(crm_with("65536B")).crm.max_response_size, 65536u);
   EXPECT_THAT(problems(crm_with("16MB")),
               ElementsAre("test.yaml:5: crm.max_response_size: expected a size like 65536, 512KiB, 16MiB, got '16MB'"));
-  EXPECT_THAT(problems(crm_with("2GiB")), ElementsAre("test.yaml:5: crm.max_response_size: 2GiB is out of range 64KiB..1GiB"));
-  EXPECT_THAT(problems(crm_with("1KiB")), ElementsAre("test.yaml:5: crm.max_response_size: 1KiB is out of range 64KiB..1GiB"));
+  EXPECT_THAT(problems(crm_with("2GiB")),
+              ElementsAre("test.yaml:5: crm.max_response_size: 2GiB is out of range 64KiB..1GiB"));
+  EXPECT_THAT(problems(crm_with("1KiB")),
+              ElementsAre("test.yaml:5: crm.max_response_size: 1KiB is out of range 64KiB..1GiB"));
 }
 
 TEST(config_loader, bad_enum_values_list_the_allowed_ones) {
@@ -407,14 +411,18 @@ TEST(config_loader, login_settings_must_pick_one_way) {
 
 TEST(config_loader, urls_are_checked) {
   const auto crm_url = [](const std::string& url, const std::string& extra = "") {
-    return problems("crm:\n"
-                    "  base_url: " + url + "\n"
-                    "  username: u\n"
-                    "  organisation: o\n" + extra +
-                    "billing:\n"
-                    "  url: https://b.example.net/\n"
-                    "ledger:\n"
-                    "  path: /l.db\n");
+    return problems(
+        "crm:\n"
+        "  base_url: " +
+        url +
+        "\n"
+        "  username: u\n"
+        "  organisation: o\n" +
+        extra +
+        "billing:\n"
+        "  url: https://b.example.net/\n"
+        "ledger:\n"
+        "  path: /l.db\n");
   };
   EXPECT_THAT(crm_url("crm.example.net/crmapi"),
               ElementsAre("test.yaml:2: crm.base_url: expected an absolute https:// or http:// URL, got "
@@ -445,27 +453,34 @@ TEST(config_loader, urls_are_checked) {
 TEST(config_loader, plain_http_needs_loopback_or_the_explicit_flag) {
   const auto with = [](const std::string& crm_url, const std::string& billing_url, const std::string& crm_extra = "",
                        const std::string& billing_extra = "") {
-    return problems("crm:\n"
-                    "  base_url: " + crm_url + "\n"
-                    "  username: u\n"
-                    "  organisation: o\n" + crm_extra +
-                    "billing:\n"
-                    "  url: " + billing_url + "\n" + billing_extra +
-                    "ledger:\n"
-                    "  path: /l.db\n");
+    return problems(
+        "crm:\n"
+        "  base_url: " +
+        crm_url +
+        "\n"
+        "  username: u\n"
+        "  organisation: o\n" +
+        crm_extra +
+        "billing:\n"
+        "  url: " +
+        billing_url + "\n" + billing_extra +
+        "ledger:\n"
+        "  path: /l.db\n");
   };
-  EXPECT_THAT(with("http://crm.example.net/crmapi/rest/v2/", "http://10.1.2.3:8080/charges"),
-              ElementsAre("test.yaml:2: crm.base_url: plain http to a non-loopback host needs crm.allow_plain_http: true",
-                          "test.yaml:6: billing.url: plain http to a non-loopback host needs "
-                          "billing.allow_plain_http: true"));
+  EXPECT_THAT(
+      with("http://crm.example.net/crmapi/rest/v2/", "http://10.1.2.3:8080/charges"),
+      ElementsAre("test.yaml:2: crm.base_url: plain http to a non-loopback host needs crm.allow_plain_http: true",
+                  "test.yaml:6: billing.url: plain http to a non-loopback host needs "
+                  "billing.allow_plain_http: true"));
   EXPECT_THAT(with("http://crm.example.net/", "http://10.1.2.3:8080/charges", "  allow_plain_http: true\n",
                    "  allow_plain_http: true\n"),
               IsEmpty());
   EXPECT_THAT(with("http://127.0.0.1:18080/crmapi/rest/v2/", "http://[::1]:18081/charges"), IsEmpty());
   EXPECT_THAT(with("http://127.8.9.10/", "http://LocalHost:9/"), IsEmpty());
   // 127.example.net is a name, not a loopback address.
-  EXPECT_THAT(with("http://127.example.net/", "https://b.example.net/"),
-              ElementsAre("test.yaml:2: crm.base_url: plain http to a non-loopback host needs crm.allow_plain_http: true"));
+  EXPECT_THAT(
+      with("http://127.example.net/", "https://b.example.net/"),
+      ElementsAre("test.yaml:2: crm.base_url: plain http to a non-loopback host needs crm.allow_plain_http: true"));
 }
 
 TEST(config_loader, backoff_max_below_initial_is_refused) {
@@ -478,8 +493,8 @@ TEST(config_loader, backoff_max_below_initial_is_refused) {
 TEST(config_loader, metrics_listen_is_host_and_port) {
   EXPECT_EQ(valid(minimal + "metrics:\n  listen: \"\"\n").metrics.listen, "");
   EXPECT_EQ(valid(minimal + "metrics:\n  listen: 0.0.0.0:9464\n").metrics.listen, "0.0.0.0:9464");
-  for (const std::string bad : {"9464", "localhost:9464", "127.0.0.1:", "127.0.0.1:65536", "::1:9464", "[::1]",
-                                "[nonsense]:1"}) {
+  for (const std::string bad :
+       {"9464", "localhost:9464", "127.0.0.1:", "127.0.0.1:65536", "::1:9464", "[::1]", "[nonsense]:1"}) {
     const auto found = problems(minimal + "metrics:\n  listen: \"" + bad + "\"\n");
     ASSERT_EQ(found.size(), 1u) << bad;
     EXPECT_THAT(found[0], HasSubstr("test.yaml:10: metrics.listen: ")) << bad;
@@ -497,32 +512,32 @@ TEST(config_loader, metrics_listen_is_host_and_port) {
 }
 
 TEST(config_loader, several_mistakes_are_all_reported_in_file_order) {
-  EXPECT_THAT(problems("crm:\n"                                   // 1
-                       "  base_url: http://crm.example.net/\n"    // 2
-                       "  username: u\n"                          // 3
-                       "  organisation: o\n"                      // 4
-                       "  timout: 5s\n"                           // 5
-                       "poll:\n"                                  // 6
-                       "  page_size: 80\n"                        // 7
-                       "  interval: soon\n"                       // 8
-                       "billing:\n"                               // 9
-                       "  url: https://b.example.net/\n"          // 10
-                       "log:\n"                                   // 11
-                       "  format: xml\n"),                        // 12
-              ElementsAre("test.yaml:2: crm.base_url: plain http to a non-loopback host needs crm.allow_plain_http: true",
-                          "test.yaml:5: crm.timout: unknown key; did you mean 'timeout'?",
-                          "test.yaml:7: poll.page_size: 80 is out of range 1..50",
-                          "test.yaml:8: poll.interval: expected a duration like 500ms, 30s, 5m, 1h, got 'soon'",
-                          "test.yaml:12: log.format: expected text, json or auto, got 'xml'",
-                          "test.yaml: ledger.path: mandatory key is missing"));
+  EXPECT_THAT(
+      problems("crm:\n"                                 // 1
+               "  base_url: http://crm.example.net/\n"  // 2
+               "  username: u\n"                        // 3
+               "  organisation: o\n"                    // 4
+               "  timout: 5s\n"                         // 5
+               "poll:\n"                                // 6
+               "  page_size: 80\n"                      // 7
+               "  interval: soon\n"                     // 8
+               "billing:\n"                             // 9
+               "  url: https://b.example.net/\n"        // 10
+               "log:\n"                                 // 11
+               "  format: xml\n"),                      // 12
+      ElementsAre("test.yaml:2: crm.base_url: plain http to a non-loopback host needs crm.allow_plain_http: true",
+                  "test.yaml:5: crm.timout: unknown key; did you mean 'timeout'?",
+                  "test.yaml:7: poll.page_size: 80 is out of range 1..50",
+                  "test.yaml:8: poll.interval: expected a duration like 500ms, 30s, 5m, 1h, got 'soon'",
+                  "test.yaml:12: log.format: expected text, json or auto, got 'xml'",
+                  "test.yaml: ledger.path: mandatory key is missing"));
 }
 
 TEST(config_loader, problems_without_a_line_come_last) {
-  EXPECT_THAT(problems("poll:\n  page_size: 0\n"),
-              ElementsAre("test.yaml:2: poll.page_size: 0 is out of range 1..50",
-                          "test.yaml: crm.base_url: mandatory key is missing",
-                          "test.yaml: billing.url: mandatory key is missing",
-                          "test.yaml: ledger.path: mandatory key is missing"));
+  EXPECT_THAT(problems("poll:\n  page_size: 0\n"), ElementsAre("test.yaml:2: poll.page_size: 0 is out of range 1..50",
+                                                               "test.yaml: crm.base_url: mandatory key is missing",
+                                                               "test.yaml: billing.url: mandatory key is missing",
+                                                               "test.yaml: ledger.path: mandatory key is missing"));
 }
 
 TEST(config_loader, the_root_must_be_a_mapping) {

@@ -1,10 +1,9 @@
-#include "config/loader.hpp"
-#include "support/process.hpp"
-
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
 #include <sys/stat.h>
+
+#include "config/loader.hpp"
+#include "support/process.hpp"
 
 namespace chargerecon {
 namespace {
