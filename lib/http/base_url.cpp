@@ -1,14 +1,13 @@
 // parse_base_url and is_loopback_host: the URL policy of the HTTP client, free of I/O.
 
-#include "http/client.hpp"
-
+#include <algorithm>
 #include <boost/asio/ip/address.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url_view.hpp>
-
-#include <algorithm>
 #include <cctype>
 #include <charconv>
+
+#include "http/client.hpp"
 
 namespace chargerecon::http {
 namespace {
@@ -52,9 +51,14 @@ result<base_url> parse_base_url(std::string_view url, bool allow_plain_http) {
 
   base_url out;
   switch (u.scheme_id()) {
-    case boost::urls::scheme::https: out.tls = true; break;
-    case boost::urls::scheme::http: out.tls = false; break;
-    default: return invalid(url, "scheme must be https or http");
+    case boost::urls::scheme::https:
+      out.tls = true;
+      break;
+    case boost::urls::scheme::http:
+      out.tls = false;
+      break;
+    default:
+      return invalid(url, "scheme must be https or http");
   }
   if (!u.has_authority()) return invalid(url, "no host");
   if (u.has_userinfo())
@@ -64,8 +68,12 @@ result<base_url> parse_base_url(std::string_view url, bool allow_plain_http) {
   if (u.has_fragment()) return invalid(url, "a base URL takes no fragment");
 
   switch (u.host_type()) {
-    case boost::urls::host_type::ipv4: out.host = u.host_ipv4_address().to_string(); break;
-    case boost::urls::host_type::ipv6: out.host = u.host_ipv6_address().to_string(); break;
+    case boost::urls::host_type::ipv4:
+      out.host = u.host_ipv4_address().to_string();
+      break;
+    case boost::urls::host_type::ipv6:
+      out.host = u.host_ipv6_address().to_string();
+      break;
     case boost::urls::host_type::name: {
       const auto encoded = u.encoded_host();
       if (encoded.empty()) return invalid(url, "no host");
@@ -74,7 +82,8 @@ result<base_url> parse_base_url(std::string_view url, bool allow_plain_http) {
       out.host = to_lower(encoded);
       break;
     }
-    default: return invalid(url, "unsupported host syntax");
+    default:
+      return invalid(url, "unsupported host syntax");
   }
 
   if (u.has_port() && !u.port().empty()) {
@@ -90,11 +99,15 @@ result<base_url> parse_base_url(std::string_view url, bool allow_plain_http) {
 
   if (!out.tls && !allow_plain_http && !is_loopback_host(out.host))
     return error{errc::plain_http_refused,
-                 describe(url) + ": plain http is allowed only to a loopback host (127.0.0.0/8, ::1, localhost); "
-                                 "use https or set allow_plain_http"};
+                 describe(url) +
+                     ": plain http is allowed only to a loopback host (127.0.0.0/8, ::1, localhost); "
+                     "use https or set allow_plain_http"};
 
   out.path = std::string(u.encoded_path());
-  if (out.path.empty() || out.path.front() != '/') out.path.insert(out.path.begin(), '/');
+  // After an authority the path is empty or starts with '/'. Boost.URL 1.81 accepts
+  // "https://h:http/" as port "" and path "http/": refuse what the grammar does not allow.
+  if (!out.path.empty() && out.path.front() != '/') return invalid(url, "malformed port or path");
+  if (out.path.empty()) out.path = "/";
   if (out.path.back() != '/') out.path.push_back('/');
   return out;
 }

@@ -1,22 +1,26 @@
-// The HTTP/1.1 client: a pool of keep-alive connections guarded by a channel of permits.
+// The HTTP/1.1 client: a pool of keep-alive connections, bounded by counted permits.
 //
 // Threading: a client and its connections live on one executor (the protocol io_context thread);
 // send() must be awaited from coroutines running there. Nothing here locks.
 //
-// Connections: at most max_connections exist at once, counted by permits travelling through a
-// channel. A send takes a permit, then the most recently used idle connection (or opens one), and
+// Connections: at most max_connections exist at once, counted by permits. A send takes a permit
+// (or queues for one, first come first served), then the most recently used idle connection (or opens one), and
 // gives both back when done: the connection only when it is clean (keep-alive granted, response
 // read completely, no stray bytes), otherwise it is closed.
 
 #include "http/client.hpp"
 
+#include <openssl/ssl.h>
+#include <openssl/x509_vfy.h>
+
+#include <algorithm>
 #include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/channel.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
 #include <boost/asio/ssl/error.hpp>
 #include <boost/asio/ssl/host_name_verification.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
@@ -25,14 +29,10 @@
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-
-#include <openssl/ssl.h>
-#include <openssl/x509_vfy.h>
-
-#include <algorithm>
 #include <cstdint>
 #include <fstream>
 #include <limits>
+#include <list>
 #include <optional>
 #include <vector>
 
@@ -60,8 +60,10 @@ bool is_ip_literal(const std::string& host) {
 // connections: bytes left over belong to this peer.
 struct connection {
   connection(const asio::any_io_executor& executor, ssl::context* tls_context) {
-    if (tls_context) tls.emplace(executor, *tls_context);
-    else plain.emplace(executor);
+    if (tls_context)
+      tls.emplace(executor, *tls_context);
+    else
+      plain.emplace(executor);
   }
 
   beast::tcp_stream& tcp_layer() { return tls ? tls->next_layer() : *plain; }
@@ -102,14 +104,14 @@ result<void> validate(const request& req) {
   };
   if (auto r = check_value("Content-Type", req.content_type); !r) return r;
   for (const auto& h : req.headers) {
-    if (h.name.empty() || !std::all_of(h.name.begin(), h.name.end(),
-                                       [](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
+    if (h.name.empty() ||
+        !std::all_of(h.name.begin(), h.name.end(), [](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
       return error{errc::invalid_request, "header name '" + quote_peer_text(h.name) + "' is not an HTTP token"};
     // These frame the message on the wire; the client owns them.
     for (std::string_view reserved : {"Host", "Content-Length", "Transfer-Encoding", "Connection"})
-      if (std::equal(h.name.begin(), h.name.end(), reserved.begin(), reserved.end(),
-                     [](char a, char b) { return std::tolower(static_cast<unsigned char>(a)) ==
-                                                 std::tolower(static_cast<unsigned char>(b)); }))
+      if (std::equal(h.name.begin(), h.name.end(), reserved.begin(), reserved.end(), [](char a, char b) {
+            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+          }))
         return error{errc::invalid_request, "header " + h.name + " is set by the HTTP client itself"};
     // Values may be secrets (Authorization): the diagnostic names the header, never the value.
     if (auto r = check_value("header " + h.name, h.value); !r) return r;
@@ -119,8 +121,7 @@ result<void> validate(const request& req) {
 
 bool is_peer_close(const error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
-         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted ||
-         ec == ssl::error::stream_truncated;
+         ec == asio::error::broken_pipe || ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
 }
 
 }  // namespace
@@ -132,8 +133,7 @@ struct client::impl {
         url(std::move(u)),
         // A zero cap would deadlock every send; one connection is the least that works.
         max_connections(std::max<std::size_t>(config.max_connections, 1)),
-        permits(executor, max_connections) {
-    for (std::size_t i = 0; i < max_connections; ++i) permits.try_send(error_code{});
+        available_permits(max_connections) {
     const bool default_port = url.port == (url.tls ? "443" : "80");
     const bool ipv6 = url.host.find(':') != std::string::npos;
     host_header = ipv6 ? "[" + url.host + "]" : url.host;
@@ -147,9 +147,31 @@ struct client::impl {
   std::size_t max_connections;
   std::optional<ssl::context> tls_context;
   std::string host_header;
-  std::string peer;  // host:port, for diagnostics
+  std::string peer;                               // host:port, for diagnostics
   std::vector<std::unique_ptr<connection>> idle;  // most recently used at the back
-  asio::experimental::channel<void(error_code)> permits;
+
+  // Permits are counted by hand rather than with an experimental::channel: Boost 1.81's channel
+  // loses buffer space when a waiting receive is cancelled, which would leak a permit per
+  // cancelled waiter. A waiter sleeps on its own timer; release() hands the permit over
+  // directly (granted = true) and wakes it, so a permit is never in two places.
+  struct permit_waiter {
+    explicit permit_waiter(const asio::any_io_executor& ex) : wake(ex, asio::steady_timer::time_point::max()) {}
+    asio::steady_timer wake;
+    bool granted = false;
+  };
+  std::size_t available_permits;
+  std::list<permit_waiter*> waiters;  // in arrival order; each lives in its send()'s frame
+
+  void release_permit() {
+    if (waiters.empty()) {
+      ++available_permits;
+      return;
+    }
+    permit_waiter* next = waiters.front();
+    waiters.pop_front();
+    next->granted = true;
+    next->wake.cancel();
+  }
 
   // A permit and, while an exchange runs, its connection. Whatever way send() ends (return,
   // error, cancellation exception), the permit goes back and a connection still held is closed.
@@ -159,7 +181,7 @@ struct client::impl {
     lease& operator=(const lease&) = delete;
     ~lease() {
       if (conn) conn->close();
-      owner.permits.try_send(error_code{});
+      owner.release_permit();
     }
     impl& owner;
     std::unique_ptr<connection> conn;
@@ -191,7 +213,8 @@ struct client::impl {
   }
 
   error handshake_error(const error_code& ec, connection& conn) const {
-    if (ec == asio::error::operation_aborted || ec == beast::error::timeout) return connect_error(ec, "TLS handshake with");
+    if (ec == asio::error::operation_aborted || ec == beast::error::timeout)
+      return connect_error(ec, "TLS handshake with");
     const long verify = SSL_get_verify_result(conn.tls->native_handle());
     std::string why;
     if (verify == X509_V_ERR_HOSTNAME_MISMATCH || verify == X509_V_ERR_IP_ADDRESS_MISMATCH) {
@@ -213,9 +236,9 @@ struct client::impl {
     const auto deadline = std::chrono::steady_clock::now() + config.connect_timeout;
     tcp::resolver resolver(executor);
     auto [resolve_ec, endpoints] = co_await resolver.async_resolve(url.host, url.port, use_tuple);
-    if (resolve_ec == asio::error::operation_aborted) co_return error{resolve_ec, "resolving " + url.host + " cancelled"};
-    if (resolve_ec)
-      co_return error{errc::resolve_failed, "resolving " + url.host + " failed: " + resolve_ec.message()};
+    if (resolve_ec == asio::error::operation_aborted)
+      co_return error{resolve_ec, "resolving " + url.host + " cancelled"};
+    if (resolve_ec) co_return error{errc::resolve_failed, "resolving " + url.host + " failed: " + resolve_ec.message()};
     if (std::chrono::steady_clock::now() >= deadline)
       co_return error{errc::connect_timeout, "resolving " + url.host + " took longer than the connect timeout (" +
                                                  std::to_string(config.connect_timeout.count()) + " ms)"};
@@ -231,7 +254,7 @@ struct client::impl {
       // SNI carries host names only (RFC 6066 forbids IP literals there). SSL_ctrl is what
       // the SSL_set_tlsext_host_name macro expands to, minus its old-style cast.
       if (!is_ip_literal(url.host) && SSL_ctrl(conn->tls->native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                                                    TLSEXT_NAMETYPE_host_name, url.host.data()) != 1)
+                                               TLSEXT_NAMETYPE_host_name, url.host.data()) != 1)
         co_return error{errc::tls_setup_failed, "setting the TLS server name " + url.host + " failed"};
       // The chain is checked by OpenSSL against the trusted CAs; the leaf must also name our
       // host. The mismatch is recorded as such so the diagnostic can say which check failed.
@@ -255,8 +278,8 @@ struct client::impl {
       return error{errc::request_timeout, what + " took longer than the request timeout (" +
                                               std::to_string(config.request_timeout.count()) + " ms)"};
     if (ec == bhttp::error::body_limit || ec == bhttp::error::header_limit || ec == bhttp::error::buffer_overflow)
-      return error{errc::response_too_large, what + ": response over " + std::to_string(config.max_response_bytes) +
-                                                 " bytes"};
+      return error{errc::response_too_large,
+                   what + ": response over " + std::to_string(config.max_response_bytes) + " bytes"};
     if (is_peer_close(ec) || ec == bhttp::error::partial_message)
       return error{errc::connection_lost, what + ": the peer closed the connection (" + ec.message() + ")"};
     if (ec.category() == bhttp::make_error_code(bhttp::error::end_of_stream).category())
@@ -281,7 +304,8 @@ struct client::impl {
     // what the header left over.
     const std::uint64_t cap = config.max_response_bytes;
     bhttp::response_parser<bhttp::string_body> parser;
-    parser.header_limit(static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, std::numeric_limits<std::uint32_t>::max())));
+    parser.header_limit(
+        static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, std::numeric_limits<std::uint32_t>::max())));
     parser.body_limit(cap);
 
     auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, conn.buffer, parser, use_tuple);
@@ -320,8 +344,25 @@ struct client::impl {
     if (auto valid = validate(req); !valid) co_return valid.error();
     const wire_request message = build(req);
 
-    auto [permit_ec] = co_await permits.async_receive(use_tuple);
-    if (permit_ec) co_return error{permit_ec, "waiting for a free connection to " + peer};
+    if (available_permits > 0) {
+      --available_permits;
+    } else {
+      permit_waiter waiter(executor);
+      waiters.push_back(&waiter);
+      // Leaves the queue however the wait ends, a cancellation exception included.
+      struct dequeue {
+        impl& owner;
+        permit_waiter& w;
+        ~dequeue() {
+          if (!w.granted) owner.waiters.remove(&w);
+        }
+      } on_exit{*this, waiter};
+      co_await waiter.wake.async_wait(use_tuple);
+      // Only the caller's cancellation ends the wait without a permit. A permit granted in the
+      // same turn as the cancellation is kept: the exchange then aborts and hands it back.
+      if (!waiter.granted)
+        co_return error{asio::error::operation_aborted, "waiting for a free connection to " + peer + " cancelled"};
+    }
     lease held(*this);
 
     for (bool first_try = true;; first_try = false) {
@@ -337,8 +378,12 @@ struct client::impl {
       }
 
       connection& conn = *held.conn;
-      exchange_outcome outcome =
-          conn.tls ? co_await exchange(*conn.tls, conn, message) : co_await exchange(*conn.plain, conn, message);
+      // Not a ?: with two co_awaits: GCC 12 miscompiles co_await inside a conditional operator.
+      exchange_outcome outcome;
+      if (conn.tls)
+        outcome = co_await exchange(*conn.tls, conn, message);
+      else
+        outcome = co_await exchange(*conn.plain, conn, message);
 
       // The keep-alive race: a server may close an idle connection just as we start reusing
       // it, and then we see EOF or a reset before any byte of a response. Retrying once on a
@@ -378,10 +423,9 @@ result<std::unique_ptr<client>> client::create(asio::any_io_executor executor, c
       }
       p->tls_context.emplace(std::move(ctx));
     } catch (const boost::system::system_error& e) {
-      return error{errc::tls_setup_failed,
-                   (p->config.ca_file.empty() ? std::string("loading the system's CA store")
-                                              : "loading CA file " + p->config.ca_file) +
-                       " failed: " + e.code().message()};
+      return error{errc::tls_setup_failed, (p->config.ca_file.empty() ? std::string("loading the system's CA store")
+                                                                      : "loading CA file " + p->config.ca_file) +
+                                               " failed: " + e.code().message()};
     }
   }
   return std::unique_ptr<client>(new client(std::move(p)));

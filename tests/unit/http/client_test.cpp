@@ -3,8 +3,8 @@
 // deadline and requires it to run out of work (no socket, timer or coroutine left behind).
 
 #include "http/client.hpp"
-#include "support/io_deadline.hpp"
-#include "support/tls_fixture.hpp"
+
+#include <gtest/gtest.h>
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
@@ -22,14 +22,15 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+
+#include "support/io_deadline.hpp"
+#include "support/tls_fixture.hpp"
 
 namespace chargerecon::http {
 namespace {
@@ -171,8 +172,8 @@ script always(reply r) {
 client_config config_for(const loopback_server& server, std::string_view scheme = "http",
                          std::string_view host = "127.0.0.1", std::string_view path = "/") {
   client_config config;
-  config.base_url = std::string(scheme) + "://" + std::string(host) + ":" + std::to_string(server.port()) +
-                    std::string(path);
+  config.base_url =
+      std::string(scheme) + "://" + std::string(host) + ":" + std::to_string(server.port()) + std::string(path);
   config.connect_timeout = 5s;
   config.request_timeout = 5s;
   return config;
@@ -360,11 +361,10 @@ TEST(http_client, concurrent_sends_beyond_max_connections_wait_and_all_complete)
     constexpr int sends = 7;
     std::vector<result<response>> results;
     for (int i = 0; i < sends; ++i)
-      asio::co_spawn(ioc, c->send(get("n" + std::to_string(i))),
-                     [&](std::exception_ptr e, result<response> r) {
-                       if (e) r = error{boost::asio::error::fault, "send threw"};
-                       results.push_back(std::move(r));
-                     });
+      asio::co_spawn(ioc, c->send(get("n" + std::to_string(i))), [&](std::exception_ptr e, result<response> r) {
+        if (e) r = error{boost::asio::error::fault, "send threw"};
+        results.push_back(std::move(r));
+      });
     co_await wait_until([&] { return results.size() == sends; });
     for (const auto& r : results) EXPECT_TRUE(r.has_value() && r->status == 200) << describe(r);
     EXPECT_LE(server.accepted, 2);
@@ -528,8 +528,8 @@ TEST(http_client, cancellation_while_waiting_for_a_connection_aborts_only_that_s
     asio::cancellation_signal cancel;
     asio::co_spawn(ioc, c->send(get("slow")), [&](std::exception_ptr, result<response> r) { slow = std::move(r); });
     asio::co_spawn(ioc, c->send(get("queued")),
-                   asio::bind_cancellation_slot(cancel.slot(),
-                                                [&](std::exception_ptr, result<response> r) { queued = std::move(r); }));
+                   asio::bind_cancellation_slot(
+                       cancel.slot(), [&](std::exception_ptr, result<response> r) { queued = std::move(r); }));
     co_await wait_until([&] { return server.requests.size() == 1; });
     cancel.emit(asio::cancellation_type::terminal);
     co_await wait_until([&] { return slow.has_value() && queued.has_value(); });
