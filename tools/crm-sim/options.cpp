@@ -1,0 +1,275 @@
+#include "crm-sim/options.hpp"
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <functional>
+#include <string_view>
+
+namespace chargerecon::crm_sim {
+
+namespace {
+
+struct flag {
+  std::string_view name;
+  std::string_view value_name;  // empty: a switch
+  std::string_view help;
+  std::function<result<void>(crm_sim_options&, std::string_view)> set;
+};
+
+error bad_value(std::string_view flag_name, std::string_view why) {
+  return error{errc::invalid_argument, "--" + std::string(flag_name) + ": " + std::string(why)};
+}
+
+template <class T>
+result<T> whole_number(std::string_view name, std::string_view text, T max) {
+  std::uint64_t v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v > static_cast<std::uint64_t>(max)) {
+    return bad_value(name, "\"" + quote_peer_text(text) + "\" is not a whole number from 0 to " + std::to_string(max));
+  }
+  return static_cast<T>(v);
+}
+
+result<double> real_number(std::string_view name, std::string_view text, double min, double max) {
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(v >= min && v <= max)) {
+    return bad_value(name, "\"" + quote_peer_text(text) + "\" is not a number from " + std::to_string(min) + " to " +
+                               std::to_string(max));
+  }
+  return v;
+}
+
+using setter = std::function<result<void>(crm_sim_options&, std::string_view)>;
+
+setter text(std::string crm_sim_options::*member) {
+  return [member](crm_sim_options& o, std::string_view v) -> result<void> {
+    o.*member = std::string(v);
+    return {};
+  };
+}
+
+setter sim_text(std::string sim_config::*member) {
+  return [member](crm_sim_options& o, std::string_view v) -> result<void> {
+    o.sim.*member = std::string(v);
+    return {};
+  };
+}
+
+setter probability(std::string_view name, double fault_config::*member) {
+  return [name, member](crm_sim_options& o, std::string_view v) -> result<void> {
+    auto p = real_number(name, v, 0, 1);
+    if (!p) return p.error();
+    o.sim.faults.*member = *p;
+    return {};
+  };
+}
+
+setter duration(std::string_view name, std::chrono::milliseconds bare_unit,
+                std::function<std::chrono::milliseconds&(crm_sim_options&)> target) {
+  return [name, bare_unit, target](crm_sim_options& o, std::string_view v) -> result<void> {
+    auto d = parse_duration(v, bare_unit);
+    if (!d) return bad_value(name, d.error().diagnostic);
+    target(o) = *d;
+    return {};
+  };
+}
+
+const std::vector<flag>& flags() {
+  using namespace std::chrono;
+  static const std::vector<flag> table = {
+      {"listen", "ADDR", "address to listen on (default 127.0.0.1)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         o.server.listen_address = std::string(v);
+         return {};
+       }},
+      {"port", "N", "port to listen on (default 0: the kernel picks one; see --port-file)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto p = whole_number<std::uint16_t>("port", v, 65535);
+         if (!p) return p.error();
+         o.server.port = *p;
+         return {};
+       }},
+      {"port-file", "PATH", "write the bound port and a newline here once listening (atomically)",
+       text(&crm_sim_options::port_file)},
+      {"tls-cert", "PEM", "serve HTTPS with this certificate (with --tls-key)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         o.server.tls_cert_file = std::string(v);
+         return {};
+       }},
+      {"tls-key", "PEM", "the private key of --tls-cert",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         o.server.tls_key_file = std::string(v);
+         return {};
+       }},
+      {"quiet", "", "do not print a line per call on stderr",
+       [](crm_sim_options& o, std::string_view) -> result<void> {
+         o.quiet = true;
+         return {};
+       }},
+      {"help", "", "print this help and exit",
+       [](crm_sim_options& o, std::string_view) -> result<void> {
+         o.help = true;
+         return {};
+       }},
+      {"username", "NAME", "the valid login user name (default operator)", sim_text(&sim_config::username)},
+      {"password-file", "PATH", "file whose first line is the valid password (default: the password is \"secret\")",
+       text(&crm_sim_options::password_file)},
+      {"organisation", "NAME", "the valid organisation (default demo-org)", sim_text(&sim_config::organisation)},
+      {"web-api-key", "KEY", "the Web API key accepted by authentication/web_api_key/token (default: none)",
+       sim_text(&sim_config::web_api_key)},
+      {"token-lifetime", "DURATION", "tokens expire this long after issue (default 2h; bare number: seconds)",
+       duration("token-lifetime", seconds(1), [](crm_sim_options& o) -> milliseconds& { return o.sim.token_lifetime; })},
+      {"exp-as-string", "", "write the JWT's iat and exp claims as numeric strings",
+       [](crm_sim_options& o, std::string_view) -> result<void> {
+         o.sim.exp_as_string = true;
+         return {};
+       }},
+      {"login-refusal-http-401", "", "refuse wrong credentials with HTTP 401 (default: 200 with status.code ERROR)",
+       [](crm_sim_options& o, std::string_view) -> result<void> {
+         o.sim.login_refusal_http_401 = true;
+         return {};
+       }},
+      {"token-error-http-401", "", "refuse invalid or expired tokens with HTTP 401 (default: 200 with status.code ERROR)",
+       [](crm_sim_options& o, std::string_view) -> result<void> {
+         o.sim.token_error_http_401 = true;
+         return {};
+       }},
+      {"seed", "N", "seed of every random choice: charges, faults, token ids (default 1)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto n = whole_number<std::uint64_t>("seed", v, UINT64_MAX);
+         if (!n) return n.error();
+         o.sim.generator.seed = *n;
+         return {};
+       }},
+      {"backlog", "N", "charges waiting at start (default 0)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto n = whole_number<std::size_t>("backlog", v, 10'000'000);
+         if (!n) return n.error();
+         o.sim.generator.backlog = *n;
+         return {};
+       }},
+      {"arrival-rate", "R", "new charges per second after start (default 0: none)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto r = real_number("arrival-rate", v, 0, 100000);
+         if (!r) return r.error();
+         o.sim.generator.arrival_rate = *r;
+         return {};
+       }},
+      {"customers", "N", "customers C0001..CN the charges belong to (default 50)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto n = whole_number<std::size_t>("customers", v, 9999);
+         if (!n || *n == 0) return bad_value("customers", "must be a whole number from 1 to 9999");
+         o.sim.generator.customers = *n;
+         return {};
+       }},
+      {"pending-ratio", "P", "share of charges born PENDING (default 0.1)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto p = real_number("pending-ratio", v, 0, 1);
+         if (!p) return p.error();
+         o.sim.generator.pending_ratio = *p;
+         return {};
+       }},
+      {"pending-resolve-after", "DURATION", "a PENDING charge becomes APPROVED or DECLINED this much later (default 10s)",
+       duration("pending-resolve-after", seconds(1),
+                [](crm_sim_options& o) -> milliseconds& { return o.sim.generator.pending_resolve_after; })},
+      {"latency", "DURATION", "added to every CRM call (default 0; bare number: ms)",
+       duration("latency", milliseconds(1), [](crm_sim_options& o) -> milliseconds& { return o.sim.faults.latency; })},
+      {"jitter", "DURATION", "latency varies by up to this much either way (default 0; bare number: ms)",
+       duration("jitter", milliseconds(1), [](crm_sim_options& o) -> milliseconds& { return o.sim.faults.jitter; })},
+      {"fail-5xx", "P", "probability of a 500/502/503/504 answer (default 0)",
+       probability("fail-5xx", &fault_config::fail_5xx)},
+      {"drop", "P", "probability of closing the connection without an answer (default 0)",
+       probability("drop", &fault_config::drop)},
+      {"malformed-json", "P", "probability of a 200 answer that is not JSON (netflix methods; default 0)",
+       probability("malformed-json", &fault_config::malformed_json)},
+      {"truncate-json", "P", "probability of a 200 answer cut in half, after doing the call (netflix methods; default 0)",
+       probability("truncate-json", &fault_config::truncate_json)},
+      {"token-expiry-every", "DURATION", "every token dies this long after issue (default 0: off; bare number: s)",
+       duration("token-expiry-every", seconds(1),
+                [](crm_sim_options& o) -> milliseconds& { return o.sim.faults.token_expiry_every; })},
+      {"ack-refuse-first", "K", "refuse each charge's first K acknowledgements (default 0)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         auto n = whole_number<unsigned>("ack-refuse-first", v, 1'000'000);
+         if (!n) return n.error();
+         o.sim.faults.ack_refuse_first = *n;
+         return {};
+       }},
+      {"ack-refuse-code", "CODE", "error_code of those refusals (default TEMPORARY_FAILURE)",
+       [](crm_sim_options& o, std::string_view v) -> result<void> {
+         if (v.empty()) return bad_value("ack-refuse-code", "must not be empty");
+         o.sim.faults.ack_refuse_code = std::string(v);
+         return {};
+       }},
+      {"ack-apply-then-drop", "P", "probability of applying an acknowledgement, then dropping the connection (default 0)",
+       probability("ack-apply-then-drop", &fault_config::ack_apply_then_drop)},
+  };
+  return table;
+}
+
+}  // namespace
+
+result<crm_sim_options> parse_options(const std::vector<std::string>& args) {
+  crm_sim_options options;
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    std::string_view arg = args[i];
+    if (!arg.starts_with("--")) return error{errc::invalid_argument, "unexpected argument \"" + quote_peer_text(arg) + "\""};
+    arg.remove_prefix(2);
+    std::optional<std::string_view> inline_value;
+    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
+      inline_value = arg.substr(eq + 1);
+      arg = arg.substr(0, eq);
+    }
+    const flag* f = nullptr;
+    for (const auto& candidate : flags()) {
+      if (candidate.name == arg) f = &candidate;
+    }
+    if (!f) return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(arg)};
+    std::string_view value;
+    if (f->value_name.empty()) {
+      if (inline_value) return bad_value(f->name, "takes no value");
+    } else if (inline_value) {
+      value = *inline_value;
+    } else if (i + 1 < args.size()) {
+      value = args[++i];
+    } else {
+      return bad_value(f->name, "needs a value (" + std::string(f->value_name) + ")");
+    }
+    if (auto set = f->set(options, value); !set) return set.error();
+  }
+  if (options.server.tls_cert_file.empty() != options.server.tls_key_file.empty()) {
+    return error{errc::invalid_argument, "--tls-cert and --tls-key go together"};
+  }
+  return options;
+}
+
+std::string usage_text() {
+  std::string out =
+      "usage: crm-sim [flags]\n"
+      "A CRM.COM netflix API simulator (/crmapi/rest/v2/...) with seeded charges and fault injection.\n"
+      "Test endpoints: GET /sim/state, POST /sim/charges (a JSON array of raw charges), POST /sim/faults.\n"
+      "Exits 0 on SIGTERM/SIGINT, 64 on a bad flag, 1 when it cannot start.\n\nflags:\n";
+  for (const auto& f : flags()) {
+    std::string left = "  --" + std::string(f.name);
+    if (!f.value_name.empty()) left += " " + std::string(f.value_name);
+    if (left.size() < 34) left.resize(34, ' ');
+    else left += "\n" + std::string(34, ' ');
+    out += left + std::string(f.help) + "\n";
+  }
+  return out;
+}
+
+result<std::string> read_password_file(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) {
+    return error{errc::secret_unreadable, "cannot read the password file " + path + ": " + std::strerror(errno)};
+  }
+  std::string line;
+  std::getline(in, line);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  return line;
+}
+
+}  // namespace chargerecon::crm_sim
