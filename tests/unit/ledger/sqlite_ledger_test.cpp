@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace chargerecon::ledger {
@@ -175,6 +178,59 @@ TEST_F(sqlite_ledger_test, a_second_daemon_on_the_same_ledger_is_refused_with_pa
   first.reset();  // the lock goes with the ledger
   auto third = open();
   EXPECT_TRUE(third) << third.error().to_string();
+}
+
+TEST_F(sqlite_ledger_test, the_lock_names_another_process_and_dies_with_it) {
+  { auto l = open_ok(); ASSERT_TRUE(l); }
+  int ready[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    ::close(ready[0]);
+    sqlite_ledger_options o;
+    o.path = path;
+    auto l = sqlite_ledger::open(std::move(o), obs::event_log::null());
+    const char verdict = l ? 'y' : 'n';
+    (void)!::write(ready[1], &verdict, 1);
+    for (;;) ::pause();  // until SIGKILL: a crashed daemon, as far as the lock can tell
+  }
+  ::close(ready[1]);
+  char verdict = 0;
+  ASSERT_EQ(::read(ready[0], &verdict, 1), 1);
+  ::close(ready[0]);
+  EXPECT_EQ(verdict, 'y');
+
+  auto second = open();
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, make_error_code(errc::ledger_locked));
+  EXPECT_NE(second.error().diagnostic.find("pid " + std::to_string(child)), std::string::npos)
+      << second.error().diagnostic;
+
+  ::kill(child, SIGKILL);
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  auto after = open();
+  EXPECT_TRUE(after) << after.error().to_string();
+}
+
+TEST_F(sqlite_ledger_test, calls_from_two_threads_are_serialised) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  const auto writer = [&](char prefix) {
+    for (int page = 0; page < 20; ++page) {
+      std::vector<observed_charge> charges;
+      for (int i = 0; i < 10; ++i) charges.push_back(charge(prefix + std::to_string(page * 10 + i)));
+      const auto r = l->record_page(charges, t0);
+      EXPECT_TRUE(r) << r.error().to_string();
+      EXPECT_TRUE(l->counts());
+    }
+  };
+  std::thread a(writer, 'A');
+  std::thread b(writer, 'B');
+  a.join();
+  b.join();
+  EXPECT_EQ((*l->counts())[seen], 400);
 }
 
 TEST_F(sqlite_ledger_test, read_only_open_works_while_the_daemon_writes) {
