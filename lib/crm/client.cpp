@@ -91,8 +91,8 @@ struct client::impl {
 
   std::optional<std::string> token;
   std::chrono::system_clock::time_point token_expiry{};
-  // Why the next login replaces a token, for crm.token_refreshed.
-  std::string_view refresh_reason = "expiry";
+  // Why the next login replaces a token, for crm.token_refreshed; empty for the first login.
+  std::string_view refresh_reason;
   unsigned login_refusals = 0;
   std::chrono::system_clock::time_point last_refusal{};
 
@@ -168,19 +168,19 @@ struct client::impl {
     // in again: fall back to the configured lifetime then.
     const bool use_exp = exp && *exp > now + config.refresh_margin;
     token_expiry = use_exp ? *exp : now + config.token_lifetime;
-    const bool replaced = token.has_value();
     token = std::move(fresh);
     login_refusals = 0;
     const auto expires_in = std::chrono::duration_cast<std::chrono::seconds>(token_expiry - now);
     log.info("crm.login", {{"method", method_name},
                            {"expiry_source", use_exp ? "exp" : "lifetime"},
                            {"expires_in_s", static_cast<std::int64_t>(expires_in.count())}});
-    if (replaced) log.info("crm.token_refreshed", {{"reason", refresh_reason}});
-    refresh_reason = "expiry";
+    if (!refresh_reason.empty()) log.info("crm.token_refreshed", {{"reason", refresh_reason}});
+    refresh_reason = {};
   }
 
   asio::awaitable<outcome<std::string>> ensure_token() {
     if (token_fresh()) co_return outcome<std::string>{*token, {}, {}, false};
+    if (token) refresh_reason = "expiry";
     co_return co_await login_once();
   }
 
@@ -289,7 +289,7 @@ struct client::impl {
 
   asio::awaitable<result<void>> login() {
     const auto method_name = login_method(creds);
-    refresh_reason = "requested";
+    if (token) refresh_reason = "requested";
     attempt_state st;
     for (;;) {
       auto o = co_await login_once();
