@@ -7,14 +7,22 @@ namespace chargerecon::ledger {
 
 std::string_view to_string(charge_state s) noexcept {
   switch (s) {
-    case charge_state::pending: return "pending";
-    case charge_state::seen: return "seen";
-    case charge_state::billing: return "billing";
-    case charge_state::billed: return "billed";
-    case charge_state::ack_pending: return "ack_pending";
-    case charge_state::acknowledged: return "acknowledged";
-    case charge_state::held: return "held";
-    case charge_state::dead: return "dead";
+    case charge_state::pending:
+      return "pending";
+    case charge_state::seen:
+      return "seen";
+    case charge_state::billing:
+      return "billing";
+    case charge_state::billed:
+      return "billed";
+    case charge_state::ack_pending:
+      return "ack_pending";
+    case charge_state::acknowledged:
+      return "acknowledged";
+    case charge_state::held:
+      return "held";
+    case charge_state::dead:
+      return "dead";
   }
   return "unknown";
 }
@@ -28,14 +36,22 @@ std::optional<charge_state> parse_charge_state(std::string_view name) noexcept {
 bool allowed(charge_state from, charge_state to) noexcept {
   using enum charge_state;
   switch (from) {
-    case pending: return to == seen || to == ack_pending;
-    case seen: return to == billing;
-    case billing: return to == billed || to == held;
-    case billed: return to == acknowledged || to == dead;
-    case ack_pending: return to == acknowledged || to == dead;
-    case acknowledged: return false;
-    case held: return to == billing || to == ack_pending;
-    case dead: return to == billed || to == ack_pending;
+    case pending:
+      return to == seen || to == ack_pending;
+    case seen:
+      return to == billing;
+    case billing:
+      return to == billed || to == held;
+    case billed:
+      return to == acknowledged || to == dead;
+    case ack_pending:
+      return to == acknowledged || to == dead;
+    case acknowledged:
+      return false;
+    case held:
+      return to == billing || to == ack_pending;
+    case dead:
+      return to == billed || to == ack_pending;
   }
   return false;
 }
@@ -76,9 +92,12 @@ std::optional<charge_state> next_state_for_observed(charge_state current, std::s
 std::optional<charge_state> next_state_for_bill_result(charge_state current, bill_outcome outcome) {
   if (current != charge_state::billing) return std::nullopt;
   switch (outcome) {
-    case bill_outcome::billed: return charge_state::billed;
-    case bill_outcome::refused: return charge_state::held;
-    case bill_outcome::transient: return std::nullopt;
+    case bill_outcome::billed:
+      return charge_state::billed;
+    case bill_outcome::refused:
+      return charge_state::held;
+    case bill_outcome::transient:
+      return std::nullopt;
   }
   return std::nullopt;
 }

@@ -35,8 +35,8 @@ enum class charge_state {
 };
 
 inline constexpr charge_state all_charge_states[] = {
-    charge_state::pending, charge_state::seen,         charge_state::billing, charge_state::billed,
-    charge_state::ack_pending, charge_state::acknowledged, charge_state::held, charge_state::dead,
+    charge_state::pending,     charge_state::seen,         charge_state::billing, charge_state::billed,
+    charge_state::ack_pending, charge_state::acknowledged, charge_state::held,    charge_state::dead,
 };
 
 // Stable names: stored in the ledger, shown by the CLI, used in logs. Never rename one.

@@ -17,10 +17,6 @@
 // operation applies to; nothing of the whole call was written), ledger_duplicate_reference,
 // invalid_argument.
 
-#include "common/error.hpp"
-#include "ledger/charge_state.hpp"
-#include "ledger/timestamp.hpp"
-
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -30,6 +26,10 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.hpp"
+#include "ledger/charge_state.hpp"
+#include "ledger/timestamp.hpp"
 
 namespace chargerecon::ledger {
 
@@ -69,8 +69,8 @@ struct charge_record {
   std::string raw_json;
   charge_state state = charge_state::pending;
   std::optional<std::string> billing_reference;
-  int bill_attempts = 0;  // billing failures (transient or permanent) so far
-  int ack_attempts = 0;   // acknowledgements CRM.COM refused since it last became ack-waiting
+  int bill_attempts = 0;              // billing failures (transient or permanent) so far
+  int ack_attempts = 0;               // acknowledgements CRM.COM refused since it last became ack-waiting
   std::optional<timestamp> next_try;  // when set, not before this time
   std::string last_error;
   timestamp first_seen{};
@@ -142,8 +142,7 @@ class ledger {
   // One charges/list page in one transaction. A new charge enters the state next_state_for_new
   // gives (seen, ack_pending or pending); a known one is compared with what was first recorded.
   // Results come in page order; a number twice in a page is recorded once.
-  virtual result<std::vector<observed_result>> record_page(std::span<const observed_charge> page,
-                                                           timestamp now) = 0;
+  virtual result<std::vector<observed_result>> record_page(std::span<const observed_charge> page, timestamp now) = 0;
 
   // seen -> billing, committed before the billing posts. All or nothing.
   virtual result<void> mark_billing(std::span<const std::string> numbers, timestamp now) = 0;

@@ -65,8 +65,10 @@ void statement::bind(int index, std::int64_t value) {
 }
 
 void statement::bind_optional(int index, const std::optional<std::string>& text) {
-  if (text) bind(index, std::string_view(*text));
-  else bind_null(index);
+  if (text)
+    bind(index, std::string_view(*text));
+  else
+    bind_null(index);
 }
 
 void statement::bind_null(int index) {

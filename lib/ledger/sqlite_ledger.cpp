@@ -1,20 +1,19 @@
 #include "ledger/sqlite_ledger.hpp"
 
-#include "ledger/sqlite_db.hpp"
-
-#include <boost/json/object.hpp>
-#include <boost/json/serialize.hpp>
-
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <boost/json/object.hpp>
+#include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstring>
 #include <mutex>
 #include <random>
 #include <unordered_map>
 #include <utility>
+
+#include "ledger/sqlite_db.hpp"
 
 namespace chargerecon::ledger {
 namespace {
@@ -72,7 +71,7 @@ static_assert(std::size(migrations) == sqlite_ledger::schema_version);
 
 // --- statements ----------------------------------------------------------------------------
 
-#define CHARGERECON_CHARGE_COLUMNS                                                                    \
+#define CHARGERECON_CHARGE_COLUMNS                                                                      \
   "id, number, customer, status, amount, currency, raw_json, state, billing_reference, bill_attempts, " \
   "ack_attempts, next_try, last_error, first_seen, updated_at, billed_at, acknowledged_at, "            \
   "last_change_observed"
@@ -101,21 +100,25 @@ constexpr char sql_select_events[] =
     "WHERE number = ?1 ORDER BY id";
 
 constexpr char sql_ready_to_bill[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = 'seen' "
+    "SELECT " CHARGERECON_CHARGE_COLUMNS
+    " FROM charges WHERE state = 'seen' "
     "OR (state = 'billing' AND ((next_try IS NULL AND ?2) OR next_try <= ?1)) ORDER BY id LIMIT ?3";
 
 constexpr char sql_ready_to_ack[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state IN ('billed', 'ack_pending') "
+    "SELECT " CHARGERECON_CHARGE_COLUMNS
+    " FROM charges WHERE state IN ('billed', 'ack_pending') "
     "AND (next_try IS NULL OR next_try <= ?1) ORDER BY next_try IS NOT NULL, next_try, id LIMIT ?2";
 
 constexpr char sql_counts[] = "SELECT state, COUNT(*) FROM charges GROUP BY state";
 
 constexpr char sql_oldest_unfinished[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges "
+    "SELECT " CHARGERECON_CHARGE_COLUMNS
+    " FROM charges "
     "WHERE state IN ('seen', 'billing', 'billed', 'ack_pending') ORDER BY id LIMIT 1";
 
 constexpr char sql_list[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges "
+    "SELECT " CHARGERECON_CHARGE_COLUMNS
+    " FROM charges "
     "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR customer = ?2) AND (?3 IS NULL OR status = ?3) "
     "AND (?4 IS NULL OR first_seen >= ?4) AND (?5 IS NULL OR first_seen < ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
 
@@ -218,7 +221,7 @@ struct sqlite_ledger::impl {
   obs::event_log log;
   std::string path_text;
   std::mutex mutex;
-  lock_file lock;        // released last, after the connection has closed
+  lock_file lock;  // released last, after the connection has closed
   sqlite::connection db;
   std::unordered_map<const char*, sqlite::statement> statements;  // finalised before db closes
   std::mt19937_64 rng{std::random_device{}()};
@@ -296,8 +299,8 @@ struct sqlite_ledger::impl {
     const auto state_text = s.text(7);
     const auto state = parse_charge_state(state_text);
     if (!state)
-      refuse(errc::ledger_integrity, "ledger " + path_text + ": charge " + peer(c.number) + " has an unknown state " +
-                                         peer(state_text));
+      refuse(errc::ledger_integrity,
+             "ledger " + path_text + ": charge " + peer(c.number) + " has an unknown state " + peer(state_text));
     c.state = *state;
     c.billing_reference = s.optional_text(8);
     c.bill_attempts = static_cast<int>(s.int64(9));
@@ -385,10 +388,14 @@ struct sqlite_ledger::impl {
     s->bind(2, number);
     s->bind(3, actor);
     s->bind(4, kind);
-    if (from) s->bind(5, to_string(*from));
-    else s->bind_null(5);
-    if (to) s->bind(6, to_string(*to));
-    else s->bind_null(6);
+    if (from)
+      s->bind(5, to_string(*from));
+    else
+      s->bind_null(5);
+    if (to)
+      s->bind(6, to_string(*to));
+    else
+      s->bind_null(6);
     s->bind(7, reason);
     s->bind(8, detail_of(detail));
     s->step();
@@ -409,8 +416,8 @@ struct sqlite_ledger::impl {
   }
 
   [[noreturn]] void refuse_state(const row& r, std::string_view operation) {
-    refuse(errc::ledger_bad_transition, std::string(operation) + ": charge " + peer(r.rec.number) + " is " +
-                                            std::string(to_string(r.rec.state)));
+    refuse(errc::ledger_bad_transition,
+           std::string(operation) + ": charge " + peer(r.rec.number) + " is " + std::string(to_string(r.rec.state)));
   }
 
   bill_policy bills() const { return bill_policy{options.policy.bill_statuses}; }
@@ -429,8 +436,10 @@ std::string sqlite_ledger::impl::single_text(const char* sql) {
 error sqlite_ledger::impl::open_failure(const sqlite::failure& f) const {
   const int primary = f.code() & 0xff;
   errc code = errc::ledger_open_failed;
-  if (is_integrity_code(f.code())) code = errc::ledger_integrity;
-  else if (primary == SQLITE_FULL || primary == SQLITE_READONLY) code = errc::ledger_write_failed;
+  if (is_integrity_code(f.code()))
+    code = errc::ledger_integrity;
+  else if (primary == SQLITE_FULL || primary == SQLITE_READONLY)
+    code = errc::ledger_write_failed;
   return error{code, "ledger " + path_text + ": " + f.what_failed() + ": " + f.sqlite_message()};
 }
 
@@ -482,9 +491,8 @@ result<void> sqlite_ledger::impl::open() {
 
   const int version = std::stoi(single_text("PRAGMA user_version"));
   if (version > schema_version) {
-    return error{errc::ledger_schema_too_new, "ledger " + path_text + " has schema version " +
-                                                  std::to_string(version) + "; this chargerecon knows up to " +
-                                                  std::to_string(schema_version)};
+    return error{errc::ledger_schema_too_new, "ledger " + path_text + " has schema version " + std::to_string(version) +
+                                                  "; this chargerecon knows up to " + std::to_string(schema_version)};
   }
   if (version < schema_version) {
     if (mode != open_mode::exclusive) {
@@ -589,8 +597,7 @@ observed_result sqlite_ledger::impl::observe(const observed_charge& oc, timestam
   return {oc.number, observation::changed, c.state};
 }
 
-result<std::vector<observed_result>> sqlite_ledger::record_page(std::span<const observed_charge> page,
-                                                                timestamp now) {
+result<std::vector<observed_result>> sqlite_ledger::record_page(std::span<const observed_charge> page, timestamp now) {
   return impl_->write("record_page", [&] {
     std::vector<observed_result> out;
     out.reserve(page.size());
@@ -652,8 +659,7 @@ result<void> sqlite_ledger::mark_billed(std::string_view number, std::string_vie
     r.rec.next_try.reset();
     r.rec.last_error.clear();
     r.rec.ack_attempts = 0;
-    impl_->transition(r, charge_state::billed, now, engine_actor, "transition", "billed",
-                      {{"reference", reference}});
+    impl_->transition(r, charge_state::billed, now, engine_actor, "transition", "billed", {{"reference", reference}});
   });
 }
 
@@ -691,9 +697,8 @@ result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, t
       if (!next) impl_->refuse_state(r, "record_ack_result (refused)");
       r.rec.ack_attempts = attempts;
       r.rec.last_error = "acknowledgement refused: " + refused.error_code + ": " + refused.description;
-      boost::json::object detail{{"error_code", refused.error_code},
-                                 {"error_description", refused.description},
-                                 {"attempts", attempts}};
+      boost::json::object detail{
+          {"error_code", refused.error_code}, {"error_description", refused.description}, {"attempts", attempts}};
       if (*next == charge_state::dead) {
         r.rec.next_try.reset();
         impl_->transition(r, charge_state::dead, now, engine_actor, "transition",
@@ -789,7 +794,8 @@ result<std::vector<event_record>> sqlite_ledger::events(std::string_view number)
       e.id = s->int64(0);
       const auto at = s->text(1);
       const auto t = parse_timestamp(at);
-      if (!t) refuse(errc::ledger_integrity, "ledger " + impl_->path_text + ": event with a malformed time " + peer(at));
+      if (!t)
+        refuse(errc::ledger_integrity, "ledger " + impl_->path_text + ": event with a malformed time " + peer(at));
       e.at = *t;
       e.number = s->text(2);
       e.actor = s->text(3);
@@ -815,8 +821,8 @@ result<charge_record> sqlite_ledger::retry(std::string_view number, std::string_
                                               std::string(to_string(r.rec.state)) +
                                               "; only held or dead charges can be retried");
     }
-    boost::json::object detail{{"bill_attempts", r.rec.bill_attempts}, {"ack_attempts", r.rec.ack_attempts},
-                               {"last_error", r.rec.last_error}};
+    boost::json::object detail{
+        {"bill_attempts", r.rec.bill_attempts}, {"ack_attempts", r.rec.ack_attempts}, {"last_error", r.rec.last_error}};
     if (r.rec.state == charge_state::dead) r.rec.ack_attempts = 0;  // a fresh round of max_attempts
     r.rec.next_try.reset();
     impl_->transition(r, *next, now, who, "retry", reason, detail);
@@ -834,7 +840,8 @@ result<charge_record> sqlite_ledger::release(std::string_view number, std::strin
     const auto next = next_state_for_release(r.rec.state);
     if (!next) {
       refuse(errc::ledger_bad_transition, "release: charge " + peer(number) + " is " +
-                                              std::string(to_string(r.rec.state)) + "; only held charges can be released");
+                                              std::string(to_string(r.rec.state)) +
+                                              "; only held charges can be released");
     }
     boost::json::object detail{{"bill_attempts", r.rec.bill_attempts}, {"last_error", r.rec.last_error}};
     r.rec.next_try.reset();

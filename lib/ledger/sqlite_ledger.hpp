@@ -18,14 +18,14 @@
 //
 // Blocking, synchronous: see ledger.hpp for the threading story.
 
-#include "ledger/ledger.hpp"
-#include "observability/event_log.hpp"
-
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <optional>
+
+#include "ledger/ledger.hpp"
+#include "observability/event_log.hpp"
 
 namespace chargerecon::ledger {
 

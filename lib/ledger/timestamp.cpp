@@ -11,8 +11,8 @@ timestamp to_timestamp(system_clock::time_point t) noexcept { return floor<milli
 
 std::string format_timestamp(timestamp t) {
   static const timestamp lowest = sys_days{year{0} / January / 1};
-  static const timestamp highest = sys_days{year{9999} / December / 31} + hours(23) + minutes(59) + seconds(59) +
-                                   milliseconds(999);
+  static const timestamp highest =
+      sys_days{year{9999} / December / 31} + hours(23) + minutes(59) + seconds(59) + milliseconds(999);
   t = std::clamp(t, lowest, highest);
   const auto day = floor<days>(t);
   const year_month_day ymd{day};

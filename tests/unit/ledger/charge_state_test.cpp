@@ -26,18 +26,17 @@ TEST(charge_state, names_round_trip_and_unknown_names_are_refused) {
 // The whole table: every pair of states, allowed exactly when listed here.
 TEST(charge_state, transition_table_allows_exactly_the_documented_moves) {
   const std::set<std::pair<charge_state, charge_state>> expected = {
-      {pending, seen},    {pending, ack_pending},                                   // PENDING resolved
-      {seen, billing},                                                              // committed before posting
-      {billing, billed},  {billing, held},                                          // billing answered
-      {billed, acknowledged}, {ack_pending, acknowledged},                          // CRM.COM took the ack
-      {billed, dead},     {ack_pending, dead},                                      // ack refused too often
-      {held, billing},    {held, ack_pending},                                      // a person retries / releases
-      {dead, billed},     {dead, ack_pending},                                      // a person retries
+      {pending, seen},        {pending, ack_pending},       // PENDING resolved
+      {seen, billing},                                      // committed before posting
+      {billing, billed},      {billing, held},              // billing answered
+      {billed, acknowledged}, {ack_pending, acknowledged},  // CRM.COM took the ack
+      {billed, dead},         {ack_pending, dead},          // ack refused too often
+      {held, billing},        {held, ack_pending},          // a person retries / releases
+      {dead, billed},         {dead, ack_pending},          // a person retries
   };
   for (const auto from : all_charge_states) {
     for (const auto to : all_charge_states) {
-      EXPECT_EQ(allowed(from, to), expected.contains({from, to}))
-          << to_string(from) << " -> " << to_string(to);
+      EXPECT_EQ(allowed(from, to), expected.contains({from, to})) << to_string(from) << " -> " << to_string(to);
     }
   }
 }

@@ -1,9 +1,8 @@
 #include "ledger/sqlite_ledger.hpp"
 
 #include <gtest/gtest.h>
-#include <sqlite3.h>
-
 #include <signal.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -118,7 +117,10 @@ class sqlite_ledger_test : public ::testing::Test {
 // --- opening, schema, locking --------------------------------------------------------------
 
 TEST_F(sqlite_ledger_test, creates_the_schema_in_a_new_file_in_wal_mode) {
-  { auto l = open_ok(); ASSERT_TRUE(l); }
+  {
+    auto l = open_ok();
+    ASSERT_TRUE(l);
+  }
   raw_db raw(path);
   EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(sqlite_ledger::schema_version));
   EXPECT_EQ(raw.text("PRAGMA journal_mode"), "wal");
@@ -135,8 +137,14 @@ TEST_F(sqlite_ledger_test, migrates_an_empty_version_zero_file) {
 }
 
 TEST_F(sqlite_ledger_test, refuses_a_ledger_written_by_a_newer_program) {
-  { auto l = open_ok(); ASSERT_TRUE(l); }
-  { raw_db raw(path); ASSERT_EQ(raw.exec("PRAGMA user_version = 99"), SQLITE_OK); }
+  {
+    auto l = open_ok();
+    ASSERT_TRUE(l);
+  }
+  {
+    raw_db raw(path);
+    ASSERT_EQ(raw.exec("PRAGMA user_version = 99"), SQLITE_OK);
+  }
   for (const auto mode : {open_mode::exclusive, open_mode::shared, open_mode::read_only}) {
     auto r = open(mode);
     ASSERT_FALSE(r);
@@ -181,7 +189,10 @@ TEST_F(sqlite_ledger_test, a_second_daemon_on_the_same_ledger_is_refused_with_pa
 }
 
 TEST_F(sqlite_ledger_test, the_lock_names_another_process_and_dies_with_it) {
-  { auto l = open_ok(); ASSERT_TRUE(l); }
+  {
+    auto l = open_ok();
+    ASSERT_TRUE(l);
+  }
   int ready[2];
   ASSERT_EQ(::pipe(ready), 0);
   const pid_t child = ::fork();
@@ -311,7 +322,11 @@ TEST_F(sqlite_ledger_test, a_damaged_copy_fails_the_integrity_check_at_open) {
 
 TEST_F(sqlite_ledger_test, a_read_only_file_refuses_to_open_for_writing) {
   if (::geteuid() == 0) GTEST_SKIP() << "root writes to read-only files; the full-disk test covers write failures";
-  { auto l = open_ok(); ASSERT_TRUE(l); record(*l, {charge("I1")}); }
+  {
+    auto l = open_ok();
+    ASSERT_TRUE(l);
+    record(*l, {charge("I1")});
+  }
   fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
   auto r = open();
   ASSERT_FALSE(r);
@@ -353,8 +368,7 @@ TEST_F(sqlite_ledger_test, a_full_disk_fails_the_write_and_keeps_the_previous_st
   ASSERT_TRUE(counts) << counts.error().to_string();
   EXPECT_EQ((*counts)[seen], recorded);
   const int failed_page = recorded / 5;
-  EXPECT_EQ(l.get("P" + std::to_string(failed_page) + "-0").error().code,
-            make_error_code(errc::ledger_unknown_charge));
+  EXPECT_EQ(l.get("P" + std::to_string(failed_page) + "-0").error().code, make_error_code(errc::ledger_unknown_charge));
   for (const auto& e : *l.list({})) EXPECT_EQ(l.events(e.number)->size(), 1u) << e.number;
 
   // No transaction was left open: the next call starts its own (and refuses on its merits).
@@ -551,8 +565,7 @@ TEST_F(sqlite_ledger_test, a_billable_charge_goes_seen_billing_billed_acknowledg
   EXPECT_EQ(again->acknowledged, 0);
 
   std::vector<std::string> kinds;
-  for (const auto& e : *l->events("I1"))
-    kinds.push_back(std::string(e.to ? to_string(*e.to) : "-"));
+  for (const auto& e : *l->events("I1")) kinds.push_back(std::string(e.to ? to_string(*e.to) : "-"));
   EXPECT_EQ(kinds, (std::vector<std::string>{"seen", "billing", "billed", "acknowledged"}));
 }
 
