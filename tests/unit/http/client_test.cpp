@@ -54,6 +54,7 @@ struct reply {
     respond_then_close,  // answer as if keeping the connection, then close it (an idle timeout)
     never_answer,        // read the request, then wait for the client to give up
     truncate,            // promise 100 body bytes, send 10, close
+    garbage,             // answer with bytes that are not HTTP, close
   };
   kind what = kind::respond;
   unsigned status = 200;
@@ -144,9 +145,11 @@ class loopback_server {
         co_await wait_for_close(stream);
         co_return;
       }
-      if (r.what == reply::kind::truncate) {
-        const std::string partial = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789";
-        co_await asio::async_write(stream, asio::buffer(partial), use_tuple);
+      if (r.what == reply::kind::truncate || r.what == reply::kind::garbage) {
+        const std::string bytes = r.what == reply::kind::truncate
+                                      ? "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n0123456789"
+                                      : "SSH-2.0-OpenSSH_9.2\r\n\r\n";
+        co_await asio::async_write(stream, asio::buffer(bytes), use_tuple);
         co_return;
       }
       bhttp::response<bhttp::string_body> res{static_cast<bhttp::status>(r.status), 11};
@@ -480,6 +483,22 @@ TEST(http_client, a_peer_dropping_mid_response_yields_connection_lost_without_a_
     // Part of a response arrived: the request is not silently sent again.
     EXPECT_EQ(server.requests.size(), 2u);
     EXPECT_EQ(server.accepted, 1);
+    server.stop();
+  };
+  ASSERT_TRUE(run_io(ioc, body(), io_deadline));
+}
+
+TEST(http_client, a_peer_that_does_not_speak_http_yields_http_protocol_error) {
+  asio::io_context ioc;
+  reply answer;
+  answer.what = reply::kind::garbage;
+  loopback_server server(ioc, always(answer));
+  server.start();
+
+  auto body = [&]() -> asio::awaitable<void> {
+    auto c = make_client(ioc, config_for(server));
+    auto r = co_await c->send(get());
+    EXPECT_TRUE(failed_with(r, errc::http_protocol_error)) << describe(r);
     server.stop();
   };
   ASSERT_TRUE(run_io(ioc, body(), io_deadline));
