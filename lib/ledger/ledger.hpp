@@ -160,7 +160,8 @@ class ledger {
   virtual result<void> mark_held(std::string_view number, std::string_view reason, timestamp now) = 0;
 
   // One acknowledge answer in one transaction: accepted charges -> acknowledged (again: no-op);
-  // refused ones count an attempt and retry after backoff, or go dead at ack_max_attempts.
+  // refused ones count an attempt and retry after backoff, or go dead at ack_max_attempts (a
+  // refusal of an already acknowledged charge changes nothing: acknowledged is final).
   virtual result<ack_summary> record_ack_result(const ack_report& report, timestamp now) = 0;
 
   // --- the engine's queries ----------------------------------------------------------------

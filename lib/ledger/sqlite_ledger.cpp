@@ -692,6 +692,8 @@ result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, t
     const int max_attempts = impl_->options.policy.ack_max_attempts;
     for (const auto& refused : report.refused) {
       auto r = impl_->must_find(refused.number);
+      // Acknowledged is final: a refusal cannot undo it (say, the same number listed both ways).
+      if (r.rec.state == charge_state::acknowledged) continue;
       const int attempts = r.rec.ack_attempts + 1;
       const auto next = next_state_for_ack_refused(r.rec.state, attempts, max_attempts);
       if (!next) impl_->refuse_state(r, "record_ack_result (refused)");

@@ -768,6 +768,13 @@ TEST_F(sqlite_ledger_test, an_ack_answer_is_one_transaction) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, make_error_code(errc::ledger_bad_transition));
   EXPECT_EQ(state_of(*l, "N1"), ack_pending);
+
+  // A refusal of a charge the same answer acknowledged does not take the acknowledgement back.
+  const auto both = l->record_ack_result({{"N1"}, {{"N1", "E1", "x"}}}, t0);
+  ASSERT_TRUE(both) << both.error().to_string();
+  EXPECT_EQ(both->acknowledged, 1);
+  EXPECT_EQ(both->retrying, 0);
+  EXPECT_EQ(state_of(*l, "N1"), acknowledged);
 }
 
 TEST_F(sqlite_ledger_test, ready_to_ack_puts_never_refused_first_and_honours_the_limit) {
