@@ -1,18 +1,22 @@
 #include "crm-sim/charge.hpp"
 
 #include <boost/json/serialize.hpp>
-
 #include <cstdio>
 
 namespace chargerecon::crm_sim {
 
 std::string_view to_string(charge_status s) {
   switch (s) {
-    case charge_status::pending: return "PENDING";
-    case charge_status::approved: return "APPROVED";
-    case charge_status::declined: return "DECLINED";
-    case charge_status::bad_request: return "BAD_REQUEST";
-    case charge_status::rejected: return "REJECTED";
+    case charge_status::pending:
+      return "PENDING";
+    case charge_status::approved:
+      return "APPROVED";
+    case charge_status::declined:
+      return "DECLINED";
+    case charge_status::bad_request:
+      return "BAD_REQUEST";
+    case charge_status::rejected:
+      return "REJECTED";
   }
   return "UNKNOWN";
 }
@@ -29,8 +33,9 @@ std::string format_date(time_point t) {
   const hh_mm_ss hms{floor<seconds>(t - day)};
   char text[32];
   std::snprintf(text, sizeof text, "%04d-%02u-%02uT%02d:%02d:%02d", static_cast<int>(ymd.year()),
-                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
-                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()));
+                static_cast<unsigned>(ymd.month()), static_cast<unsigned>(ymd.day()),
+                static_cast<int>(hms.hours().count()), static_cast<int>(hms.minutes().count()),
+                static_cast<int>(hms.seconds().count()));
   return text;
 }
 
@@ -51,8 +56,10 @@ class object_writer {
   }
   void date(std::string_view key, const std::optional<time_point>& t) {
     if (!begin(key)) return;
-    if (t) out_ += boost::json::serialize(boost::json::string_view(format_date(*t)));
-    else out_ += "null";
+    if (t)
+      out_ += boost::json::serialize(boost::json::string_view(format_date(*t)));
+    else
+      out_ += "null";
   }
   void close() { out_.push_back('}'); }
 
@@ -86,9 +93,7 @@ std::string charge_to_json(const charge& c, const std::set<std::string, std::les
   w.date("paid_through_date", c.paid_through_date);
   w.string("charge_status", to_string(c.status));
   w.date("received_on", c.received_on);
-  const auto set_on = [&](charge_status s) {
-    return c.status == s ? c.status_set_on : std::optional<time_point>{};
-  };
+  const auto set_on = [&](charge_status s) { return c.status == s ? c.status_set_on : std::optional<time_point>{}; };
   w.date("set_as_approved_on", set_on(charge_status::approved));
   w.date("set_as_declined_on", set_on(charge_status::declined));
   w.date("set_as_bad_request_on", set_on(charge_status::bad_request));

@@ -21,7 +21,7 @@ struct charge {
   std::string number;    // I00000001.. in arrival order
   std::string customer;  // billing_system_customer_identifier
   charge_status status = charge_status::approved;
-  std::string amount;    // exact decimal text, written into JSON verbatim
+  std::string amount;  // exact decimal text, written into JSON verbatim
   std::string currency;
   std::optional<std::string> local_currency_amount;  // exact decimal text
   std::optional<std::string> local_currency;

@@ -1,8 +1,8 @@
 #include "crm-sim/faults.hpp"
 
-#include "crm-sim/json_in.hpp"
-
 #include <charconv>
+
+#include "crm-sim/json_in.hpp"
 
 namespace chargerecon::crm_sim {
 
@@ -47,12 +47,19 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
   }
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
   milliseconds scale;
-  if (unit.empty()) scale = bare_unit;
-  else if (unit == "ms") scale = milliseconds(1);
-  else if (unit == "s") scale = seconds(1);
-  else if (unit == "m" || unit == "min") scale = minutes(1);
-  else if (unit == "h") scale = hours(1);
-  else return error{errc::invalid_argument, "duration \"" + quote_peer_text(text) + "\" has an unknown unit (ms, s, m, h)"};
+  if (unit.empty())
+    scale = bare_unit;
+  else if (unit == "ms")
+    scale = milliseconds(1);
+  else if (unit == "s")
+    scale = seconds(1);
+  else if (unit == "m" || unit == "min")
+    scale = minutes(1);
+  else if (unit == "h")
+    scale = hours(1);
+  else
+    return error{errc::invalid_argument,
+                 "duration \"" + quote_peer_text(text) + "\" has an unknown unit (ms, s, m, h)"};
   // Ten years is beyond any setting and keeps the product far from overflow.
   if (n > static_cast<std::uint64_t>(duration_cast<milliseconds>(hours(24 * 3660)).count() / scale.count())) {
     return error{errc::invalid_argument, "duration \"" + quote_peer_text(text) + "\" is too long"};
@@ -98,29 +105,45 @@ result<void> apply_fault_settings(fault_config& config, std::string_view json_ob
     result<void> ok;
     const auto set_probability = [&](double& target) {
       auto p = probability(item, key);
-      if (p) target = *p;
-      else ok = p.error();
+      if (p)
+        target = *p;
+      else
+        ok = p.error();
     };
     const auto set_duration = [&](milliseconds& target, milliseconds unit) {
       auto d = duration(item, key, unit);
-      if (d) target = *d;
-      else ok = d.error();
+      if (d)
+        target = *d;
+      else
+        ok = d.error();
     };
-    if (key == "latency") set_duration(next.latency, milliseconds(1));
-    else if (key == "jitter") set_duration(next.jitter, milliseconds(1));
-    else if (key == "fail_5xx") set_probability(next.fail_5xx);
-    else if (key == "drop") set_probability(next.drop);
-    else if (key == "malformed_json") set_probability(next.malformed_json);
-    else if (key == "truncate_json") set_probability(next.truncate_json);
-    else if (key == "ack_apply_then_drop") set_probability(next.ack_apply_then_drop);
-    else if (key == "token_expiry_every") set_duration(next.token_expiry_every, seconds(1));
+    if (key == "latency")
+      set_duration(next.latency, milliseconds(1));
+    else if (key == "jitter")
+      set_duration(next.jitter, milliseconds(1));
+    else if (key == "fail_5xx")
+      set_probability(next.fail_5xx);
+    else if (key == "drop")
+      set_probability(next.drop);
+    else if (key == "malformed_json")
+      set_probability(next.malformed_json);
+    else if (key == "truncate_json")
+      set_probability(next.truncate_json);
+    else if (key == "ack_apply_then_drop")
+      set_probability(next.ack_apply_then_drop);
+    else if (key == "token_expiry_every")
+      set_duration(next.token_expiry_every, seconds(1));
     else if (key == "ack_refuse_first") {
       const auto k = item.as_unsigned();
-      if (k && *k <= 1'000'000) next.ack_refuse_first = static_cast<unsigned>(*k);
-      else ok = error{errc::invalid_argument, "ack_refuse_first must be a whole number from 0 to 1000000"};
+      if (k && *k <= 1'000'000)
+        next.ack_refuse_first = static_cast<unsigned>(*k);
+      else
+        ok = error{errc::invalid_argument, "ack_refuse_first must be a whole number from 0 to 1000000"};
     } else if (key == "ack_refuse_code") {
-      if (item.is_string() && !item.text.empty()) next.ack_refuse_code = item.text;
-      else ok = error{errc::invalid_argument, "ack_refuse_code must be a non-empty string"};
+      if (item.is_string() && !item.text.empty())
+        next.ack_refuse_code = item.text;
+      else
+        ok = error{errc::invalid_argument, "ack_refuse_code must be a non-empty string"};
     } else {
       ok = error{errc::invalid_argument, "unknown fault setting \"" + quote_peer_text(key) + "\""};
     }

@@ -2,28 +2,27 @@
 // Fault injection: what can go wrong on a call, decided by a seeded die so that a failing
 // test replays. Pure: the simulator asks for a decision, then acts on it.
 
-#include "common/error.hpp"
-#include "crm-sim/rng.hpp"
-
 #include <boost/json/object.hpp>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "common/error.hpp"
+#include "crm-sim/rng.hpp"
+
 namespace chargerecon::crm_sim {
 
 struct fault_config {
   std::chrono::milliseconds latency{0};
-  std::chrono::milliseconds jitter{0};  // latency varies uniformly by +-jitter
-  double fail_5xx = 0;        // answer 500/502/503/504 without doing anything
-  double drop = 0;            // close the connection without answering, without doing anything
-  double malformed_json = 0;  // answer 200 with garbage that is not JSON, without doing anything
-  double truncate_json = 0;   // do the call, answer 200 with the first half of the real answer
+  std::chrono::milliseconds jitter{0};              // latency varies uniformly by +-jitter
+  double fail_5xx = 0;                              // answer 500/502/503/504 without doing anything
+  double drop = 0;                                  // close the connection without answering, without doing anything
+  double malformed_json = 0;                        // answer 200 with garbage that is not JSON, without doing anything
+  double truncate_json = 0;                         // do the call, answer 200 with the first half of the real answer
   std::chrono::milliseconds token_expiry_every{0};  // tokens die this long after issue; 0: off
-  unsigned ack_refuse_first = 0;  // refuse each charge's first K acknowledgements
+  unsigned ack_refuse_first = 0;                    // refuse each charge's first K acknowledgements
   std::string ack_refuse_code = "TEMPORARY_FAILURE";
   double ack_apply_then_drop = 0;  // apply an acknowledgement, then drop the connection
 };

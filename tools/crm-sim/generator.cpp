@@ -34,8 +34,7 @@ std::string charge_generator::amount_text(std::string_view currency) {
   return text;
 }
 
-charge charge_generator::make(time_point received_on, time_point pending_from,
-                              std::uint64_t max_processing_seconds) {
+charge charge_generator::make(time_point received_on, time_point pending_from, std::uint64_t max_processing_seconds) {
   using namespace std::chrono;
   charge c;
   char number[16];

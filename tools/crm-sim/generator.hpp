@@ -2,29 +2,29 @@
 // The seeded source of charges: a backlog present at start, then a steady arrival rate.
 // Pure: it is told the time; the same seed and start time replay the same charges.
 
-#include "crm-sim/charge.hpp"
-#include "crm-sim/rng.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
+
+#include "crm-sim/charge.hpp"
+#include "crm-sim/rng.hpp"
 
 namespace chargerecon::crm_sim {
 
 struct generator_config {
   std::uint64_t seed = 1;
   std::size_t backlog = 0;
-  double arrival_rate = 0;  // charges per second after start; 0: none
-  std::size_t customers = 50;   // C0001..
-  double pending_ratio = 0.1;   // share born PENDING
+  double arrival_rate = 0;     // charges per second after start; 0: none
+  std::size_t customers = 50;  // C0001..
+  double pending_ratio = 0.1;  // share born PENDING
   std::chrono::milliseconds pending_resolve_after = std::chrono::seconds(10);
 };
 
 // The amount texts mixed into every run: each one is a value a binary float gets wrong or
 // a formatting a client could lose ("10.00", "0.30").
-inline constexpr const char* tricky_amounts[] = {"0.1", "0.7", "1234567.89", "0.30", "19.99",
-                                                 "7",   "10.00", "2.675", "0.01"};
+inline constexpr const char* tricky_amounts[] = {"0.1", "0.7",   "1234567.89", "0.30", "19.99",
+                                                 "7",   "10.00", "2.675",      "0.01"};
 
 class charge_generator {
  public:

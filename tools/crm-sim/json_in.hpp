@@ -4,14 +4,14 @@
 // pick the members they know and descend by parsing a member's text again. simdjson stays
 // inside json_in.cpp.
 
-#include "common/error.hpp"
-
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace chargerecon::crm_sim {
 

@@ -1,11 +1,6 @@
 // crm-sim: wiring only. Flags -> simulator (crm_sim_core) -> http::server, one io_context
 // thread (so the simulator, which is not thread-safe, is only ever touched from it).
 
-#include "crm-sim/options.hpp"
-#include "crm-sim/simulator.hpp"
-#include "http/server.hpp"
-#include "observability/event_log.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
@@ -13,7 +8,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <exception>
@@ -21,6 +15,11 @@
 #include <iostream>
 #include <string>
 #include <vector>
+
+#include "crm-sim/options.hpp"
+#include "crm-sim/simulator.hpp"
+#include "http/server.hpp"
+#include "observability/event_log.hpp"
 
 namespace asio = boost::asio;
 using namespace chargerecon;
@@ -45,10 +44,11 @@ asio::awaitable<http::server_reply> serve(crm_sim::simulator& sim, const obs::ev
     boost::system::error_code ec;  // cancelled at shutdown: answer anyway, the server is closing
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  log.info("crm_sim.call", {{"method", out.method},
-                            {"http_status", out.reply.what == http::server_reply::action::drop ? 0U : out.reply.resp.status},
-                            {"outcome", out.outcome},
-                            {"count", out.count}});
+  log.info("crm_sim.call",
+           {{"method", out.method},
+            {"http_status", out.reply.what == http::server_reply::action::drop ? 0U : out.reply.resp.status},
+            {"outcome", out.outcome},
+            {"count", out.count}});
   co_return std::move(out.reply);
 }
 
@@ -104,10 +104,10 @@ int main(int argc, char** argv) {
       return 1;
     }
     log.warn("crm_sim.listening", {{"address", options->server.listen_address},
-                                    {"port", port},
-                                    {"tls", !options->server.tls_cert_file.empty()},
-                                    {"backlog", options->sim.generator.backlog},
-                                    {"seed", options->sim.generator.seed}});
+                                   {"port", port},
+                                   {"tls", !options->server.tls_cert_file.empty()},
+                                   {"backlog", options->sim.generator.backlog},
+                                   {"seed", options->sim.generator.seed}});
 
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](const boost::system::error_code& ec, int signal) {

@@ -121,7 +121,8 @@ const std::vector<flag>& flags() {
       {"web-api-key", "KEY", "the Web API key accepted by authentication/web_api_key/token (default: none)",
        sim_text(&sim_config::web_api_key)},
       {"token-lifetime", "DURATION", "tokens expire this long after issue (default 2h; bare number: seconds)",
-       duration("token-lifetime", seconds(1), [](crm_sim_options& o) -> milliseconds& { return o.sim.token_lifetime; })},
+       duration("token-lifetime", seconds(1),
+                [](crm_sim_options& o) -> milliseconds& { return o.sim.token_lifetime; })},
       {"exp-as-string", "", "write the JWT's iat and exp claims as numeric strings",
        [](crm_sim_options& o, std::string_view) -> result<void> {
          o.sim.exp_as_string = true;
@@ -132,7 +133,8 @@ const std::vector<flag>& flags() {
          o.sim.login_refusal_http_401 = true;
          return {};
        }},
-      {"token-error-http-401", "", "refuse invalid or expired tokens with HTTP 401 (default: 200 with status.code ERROR)",
+      {"token-error-http-401", "",
+       "refuse invalid or expired tokens with HTTP 401 (default: 200 with status.code ERROR)",
        [](crm_sim_options& o, std::string_view) -> result<void> {
          o.sim.token_error_http_401 = true;
          return {};
@@ -172,7 +174,8 @@ const std::vector<flag>& flags() {
          o.sim.generator.pending_ratio = *p;
          return {};
        }},
-      {"pending-resolve-after", "DURATION", "a PENDING charge becomes APPROVED or DECLINED this much later (default 10s)",
+      {"pending-resolve-after", "DURATION",
+       "a PENDING charge becomes APPROVED or DECLINED this much later (default 10s)",
        duration("pending-resolve-after", seconds(1),
                 [](crm_sim_options& o) -> milliseconds& { return o.sim.generator.pending_resolve_after; })},
       {"latency", "DURATION", "added to every CRM call (default 0; bare number: ms)",
@@ -185,7 +188,8 @@ const std::vector<flag>& flags() {
        probability("drop", &fault_config::drop)},
       {"malformed-json", "P", "probability of a 200 answer that is not JSON (netflix methods; default 0)",
        probability("malformed-json", &fault_config::malformed_json)},
-      {"truncate-json", "P", "probability of a 200 answer cut in half, after doing the call (netflix methods; default 0)",
+      {"truncate-json", "P",
+       "probability of a 200 answer cut in half, after doing the call (netflix methods; default 0)",
        probability("truncate-json", &fault_config::truncate_json)},
       {"token-expiry-every", "DURATION", "every token dies this long after issue (default 0: off; bare number: s)",
        duration("token-expiry-every", seconds(1),
@@ -203,7 +207,8 @@ const std::vector<flag>& flags() {
          o.sim.faults.ack_refuse_code = std::string(v);
          return {};
        }},
-      {"ack-apply-then-drop", "P", "probability of applying an acknowledgement, then dropping the connection (default 0)",
+      {"ack-apply-then-drop", "P",
+       "probability of applying an acknowledgement, then dropping the connection (default 0)",
        probability("ack-apply-then-drop", &fault_config::ack_apply_then_drop)},
   };
   return table;
@@ -215,7 +220,8 @@ result<crm_sim_options> parse_options(const std::vector<std::string>& args) {
   crm_sim_options options;
   for (std::size_t i = 0; i < args.size(); ++i) {
     std::string_view arg = args[i];
-    if (!arg.starts_with("--")) return error{errc::invalid_argument, "unexpected argument \"" + quote_peer_text(arg) + "\""};
+    if (!arg.starts_with("--"))
+      return error{errc::invalid_argument, "unexpected argument \"" + quote_peer_text(arg) + "\""};
     arg.remove_prefix(2);
     std::optional<std::string_view> inline_value;
     if (const auto eq = arg.find('='); eq != std::string_view::npos) {
@@ -249,13 +255,16 @@ std::string usage_text() {
   std::string out =
       "usage: crm-sim [flags]\n"
       "A CRM.COM netflix API simulator (/crmapi/rest/v2/...) with seeded charges and fault injection.\n"
-      "Test endpoints: GET /sim/state, POST /sim/charges (a JSON array of raw charges), POST /sim/faults.\n"
+      "Test endpoints: GET /sim/state, POST /sim/charges (a JSON array of raw charges served verbatim),\n"
+      "POST /sim/faults (a JSON object keyed by the fault flags' names with '_', e.g. {\"fail_5xx\":0.2}).\n"
       "Exits 0 on SIGTERM/SIGINT, 64 on a bad flag, 1 when it cannot start.\n\nflags:\n";
   for (const auto& f : flags()) {
     std::string left = "  --" + std::string(f.name);
     if (!f.value_name.empty()) left += " " + std::string(f.value_name);
-    if (left.size() < 34) left.resize(34, ' ');
-    else left += "\n" + std::string(34, ' ');
+    if (left.size() < 34)
+      left.resize(34, ' ');
+    else
+      left += "\n" + std::string(34, ' ');
     out += left + std::string(f.help) + "\n";
   }
   return out;

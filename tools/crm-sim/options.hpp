@@ -1,12 +1,12 @@
 #pragma once
 // crm-sim's command line: every flag, its default and its help line in one table.
 
+#include <string>
+#include <vector>
+
 #include "common/error.hpp"
 #include "crm-sim/simulator.hpp"
 #include "http/server.hpp"
-
-#include <string>
-#include <vector>
 
 namespace chargerecon::crm_sim {
 

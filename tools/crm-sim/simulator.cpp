@@ -1,14 +1,10 @@
 #include "crm-sim/simulator.hpp"
 
-#include "crm-sim/json_in.hpp"
-#include "crm-sim/jwt.hpp"
-
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <boost/url/url.hpp>
-
 #include <cctype>
 #include <charconv>
 #include <cstdio>
@@ -18,6 +14,9 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+
+#include "crm-sim/json_in.hpp"
+#include "crm-sim/jwt.hpp"
 
 namespace chargerecon::crm_sim {
 
@@ -151,9 +150,9 @@ struct simulator::impl {
   sim_config config;
   charge_generator generator;
   std::vector<charge> charges;
-  std::unordered_map<std::string, std::size_t> by_number;   // first charge with that number
+  std::unordered_map<std::string, std::size_t> by_number;        // first charge with that number
   std::unordered_map<std::string, std::string> reference_owner;  // reference_number -> charge number
-  std::deque<std::size_t> unresolved;  // PENDING generated charges; resolves_at never decreases
+  std::deque<std::size_t> unresolved;                  // PENDING generated charges; resolves_at never decreases
   std::unordered_map<std::string, time_point> tokens;  // token -> issued at
   std::string jwt_secret;
   sim_rng token_rng;
@@ -161,7 +160,7 @@ struct simulator::impl {
   std::size_t login_count = 0;
   std::map<std::string, std::uint64_t, std::less<>> calls;
   std::map<std::string, subscription, std::less<>> subscriptions;  // by billing customer
-  std::map<std::string, std::string, std::less<>> devices;  // ESN -> group
+  std::map<std::string, std::string, std::less<>> devices;         // ESN -> group
   time_point last_now;
 
   impl(sim_config c, time_point start)
@@ -178,7 +177,8 @@ struct simulator::impl {
       std::snprintf(id, sizeof id, "C%04zu", i);
       char number[16];
       std::snprintf(number, sizeof number, "SUB%06zu", i);
-      subscriptions.emplace(id, subscription{number, id, std::string("NFX-") + id, "ACTIVE", "EFFECTIVE", "NFX-BASIC-1M"});
+      subscriptions.emplace(id,
+                            subscription{number, id, std::string("NFX-") + id, "ACTIVE", "EFFECTIVE", "NFX-BASIC-1M"});
     }
   }
 
@@ -379,8 +379,10 @@ struct simulator::impl {
     const auto refuse = [&](const ack_item& a, std::string_view code, std::string description) {
       boost::json::object f;
       f["number"] = a.number;
-      if (a.reference) f["reference_number"] = *a.reference;
-      else f["reference_number"] = nullptr;
+      if (a.reference)
+        f["reference_number"] = *a.reference;
+      else
+        f["reference_number"] = nullptr;
       f["error_code"] = code;
       f["error_description"] = std::move(description);
       failed.push_back(std::move(f));
@@ -446,8 +448,10 @@ struct simulator::impl {
       if (wanted("description")) o["description"] = p.description;
       if (wanted("effective_from")) o["effective_from"] = p.effective_from;
       if (wanted("expires_on")) {
-        if (p.expires_on.empty()) o["expires_on"] = nullptr;
-        else o["expires_on"] = p.expires_on;
+        if (p.expires_on.empty())
+          o["expires_on"] = nullptr;
+        else
+          o["expires_on"] = p.expires_on;
       }
       data.push_back(std::move(o));
     }
@@ -535,8 +539,12 @@ struct simulator::impl {
     }
     auto [it, created] = subscriptions.try_emplace(*customer);
     if (created) {
-      it->second = subscription{"SUB" + hex64(token_rng.next()).substr(0, 8), *customer, "NFX-" + *customer,
-                                "PENDING_SIGN_UP", "NOT_EFFECTIVE", promotion_code};
+      it->second = subscription{"SUB" + hex64(token_rng.next()).substr(0, 8),
+                                *customer,
+                                "NFX-" + *customer,
+                                "PENDING_SIGN_UP",
+                                "NOT_EFFECTIVE",
+                                promotion_code};
     }
     const auto netflix_token = hex64(token_rng.next()) + hex64(token_rng.next());
     boost::urls::url url("https://signup.netflix.example/activate");
@@ -602,8 +610,10 @@ struct simulator::impl {
     boost::json::array failed;
     for (const auto& esn : esns) {
       bool ok = valid_esn(esn);
-      if (ok && registering) ok = devices.emplace(esn, *group_key).second;
-      else if (ok) ok = devices.erase(esn) == 1;
+      if (ok && registering)
+        ok = devices.emplace(esn, *group_key).second;
+      else if (ok)
+        ok = devices.erase(esn) == 1;
       if (!ok) {
         boost::json::object f;
         f["esn"] = esn;
@@ -626,16 +636,24 @@ struct simulator::impl {
       boost::json::object o;
       o["number"] = c.number;
       o["customer"] = c.customer;
-      if (!c.raw_json) o["status"] = to_string(c.status);
-      else if (c.raw_status) o["status"] = *c.raw_status;
-      else o["status"] = nullptr;
-      if (!c.raw_json) o["amount"] = c.amount;
-      else if (c.raw_amount) o["amount"] = *c.raw_amount;
-      else o["amount"] = nullptr;
+      if (!c.raw_json)
+        o["status"] = to_string(c.status);
+      else if (c.raw_status)
+        o["status"] = *c.raw_status;
+      else
+        o["status"] = nullptr;
+      if (!c.raw_json)
+        o["amount"] = c.amount;
+      else if (c.raw_amount)
+        o["amount"] = *c.raw_amount;
+      else
+        o["amount"] = nullptr;
       o["currency"] = c.currency;
       o["acknowledged"] = c.acknowledged;
-      if (c.reference_number) o["reference_number"] = *c.reference_number;
-      else o["reference_number"] = nullptr;
+      if (c.reference_number)
+        o["reference_number"] = *c.reference_number;
+      else
+        o["reference_number"] = nullptr;
       o["ack_attempts"] = c.ack_attempts;
       o["ack_refusals"] = c.ack_refusals;
       o["raw"] = c.raw_json.has_value();
@@ -791,17 +809,28 @@ struct simulator::impl {
     }
 
     answer a;
-    if (method == "authentication/token") a = login(req, now);
-    else if (method == "authentication/web_api_key/token") a = web_api_key_login(req, now);
-    else if (method == "netflix/charges/list") a = list_charges(params, now);
-    else if (method == "netflix/charges/acknowledge") a = acknowledge(req, now, fault);
-    else if (method == "netflix/promotions/list") a = list_promotions(params, now);
-    else if (method == "netflix/subscriptions/show") a = show_subscriptions(params, now);
-    else if (method == "netflix/subscriptions/create") a = create_subscription(req, now);
-    else if (method == "netflix/subscriptions/suspend") a = set_suspended(req, now, true);
-    else if (method == "netflix/subscriptions/unsuspend") a = set_suspended(req, now, false);
-    else if (method == "netflix/operators/register_devices") a = devices_call(req, now, true);
-    else a = devices_call(req, now, false);
+    if (method == "authentication/token")
+      a = login(req, now);
+    else if (method == "authentication/web_api_key/token")
+      a = web_api_key_login(req, now);
+    else if (method == "netflix/charges/list")
+      a = list_charges(params, now);
+    else if (method == "netflix/charges/acknowledge")
+      a = acknowledge(req, now, fault);
+    else if (method == "netflix/promotions/list")
+      a = list_promotions(params, now);
+    else if (method == "netflix/subscriptions/show")
+      a = show_subscriptions(params, now);
+    else if (method == "netflix/subscriptions/create")
+      a = create_subscription(req, now);
+    else if (method == "netflix/subscriptions/suspend")
+      a = set_suspended(req, now, true);
+    else if (method == "netflix/subscriptions/unsuspend")
+      a = set_suspended(req, now, false);
+    else if (method == "netflix/operators/register_devices")
+      a = devices_call(req, now, true);
+    else
+      a = devices_call(req, now, false);
 
     if (fault.outcome == fault_outcome::truncate_json) {
       a.body.resize(a.body.size() / 2);
@@ -827,8 +856,7 @@ struct simulator::impl {
   }
 };
 
-simulator::simulator(sim_config config, time_point start)
-    : impl_(std::make_unique<impl>(std::move(config), start)) {}
+simulator::simulator(sim_config config, time_point start) : impl_(std::make_unique<impl>(std::move(config), start)) {}
 
 simulator::~simulator() = default;
 

@@ -12,16 +12,16 @@
 // - Token errors, bad parameters and over-limit batches are HTTP 200 with status.code "ERROR"
 //   (CRM.COM's way), unless a --*-http-401 flag asks for 401 on token and login errors.
 
-#include "crm-sim/charge.hpp"
-#include "crm-sim/faults.hpp"
-#include "crm-sim/generator.hpp"
-#include "http/server.hpp"
-
 #include <chrono>
 #include <cstddef>
 #include <memory>
 #include <string>
 #include <vector>
+
+#include "crm-sim/charge.hpp"
+#include "crm-sim/faults.hpp"
+#include "crm-sim/generator.hpp"
+#include "http/server.hpp"
 
 namespace chargerecon::crm_sim {
 

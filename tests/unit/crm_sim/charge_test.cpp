@@ -1,7 +1,8 @@
 #include "crm-sim/charge.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
+
+#include <boost/json/parse.hpp>
 
 namespace chargerecon::crm_sim {
 namespace {

@@ -24,10 +24,31 @@ TEST(crm_sim_options, defaults_match_the_documentation) {
 }
 
 TEST(crm_sim_options, parses_both_value_spellings) {
-  const auto o = parse_options({"--port=8080", "--seed", "99", "--backlog", "120", "--arrival-rate=2.5",
-                                "--latency", "5ms", "--jitter=2ms", "--fail-5xx", "0.1", "--token-expiry-every", "30",
-                                "--ack-refuse-first", "2", "--exp-as-string", "--quiet", "--organisation", "acme",
-                                "--tls-cert", "c.pem", "--tls-key", "k.pem", "--port-file", "/tmp/p"})
+  const auto o = parse_options({"--port=8080",
+                                "--seed",
+                                "99",
+                                "--backlog",
+                                "120",
+                                "--arrival-rate=2.5",
+                                "--latency",
+                                "5ms",
+                                "--jitter=2ms",
+                                "--fail-5xx",
+                                "0.1",
+                                "--token-expiry-every",
+                                "30",
+                                "--ack-refuse-first",
+                                "2",
+                                "--exp-as-string",
+                                "--quiet",
+                                "--organisation",
+                                "acme",
+                                "--tls-cert",
+                                "c.pem",
+                                "--tls-key",
+                                "k.pem",
+                                "--port-file",
+                                "/tmp/p"})
                      .value();
   EXPECT_EQ(o.server.port, 8080);
   EXPECT_EQ(o.sim.generator.seed, 99u);
@@ -64,12 +85,36 @@ TEST(crm_sim_options, bad_flags_name_the_flag) {
 
 TEST(crm_sim_options, help_lists_every_flag) {
   const auto help = usage_text();
-  for (const char* flag : {"--listen", "--port", "--port-file", "--tls-cert", "--tls-key", "--quiet", "--help",
-                           "--username", "--password-file", "--organisation", "--web-api-key", "--token-lifetime",
-                           "--exp-as-string", "--login-refusal-http-401", "--token-error-http-401", "--seed",
-                           "--backlog", "--arrival-rate", "--pending-ratio", "--pending-resolve-after", "--latency",
-                           "--jitter", "--fail-5xx", "--drop", "--malformed-json", "--truncate-json",
-                           "--token-expiry-every", "--ack-refuse-first", "--ack-refuse-code", "--ack-apply-then-drop"}) {
+  for (const char* flag : {"--listen",
+                           "--port",
+                           "--port-file",
+                           "--tls-cert",
+                           "--tls-key",
+                           "--quiet",
+                           "--help",
+                           "--username",
+                           "--password-file",
+                           "--organisation",
+                           "--web-api-key",
+                           "--token-lifetime",
+                           "--exp-as-string",
+                           "--login-refusal-http-401",
+                           "--token-error-http-401",
+                           "--seed",
+                           "--backlog",
+                           "--arrival-rate",
+                           "--pending-ratio",
+                           "--pending-resolve-after",
+                           "--latency",
+                           "--jitter",
+                           "--fail-5xx",
+                           "--drop",
+                           "--malformed-json",
+                           "--truncate-json",
+                           "--token-expiry-every",
+                           "--ack-refuse-first",
+                           "--ack-refuse-code",
+                           "--ack-apply-then-drop"}) {
     EXPECT_NE(help.find(flag), std::string::npos) << flag;
   }
 }

@@ -1,13 +1,13 @@
 #include "crm-sim/simulator.hpp"
 
-#include "crm-sim/jwt.hpp"
-
-#include <boost/json/parse.hpp>
-#include <boost/json/serialize.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
 #include <map>
+
+#include "crm-sim/jwt.hpp"
 
 namespace chargerecon::crm_sim {
 namespace {
@@ -233,9 +233,9 @@ TEST_F(simulator_test, token_expiry_fault_kills_tokens_early_and_401_flag_change
   start();
   const auto token = login();
   EXPECT_EQ(list(token, "PROCESSED", 0, 5, t0 + seconds(29)).size(), 5u);
-  const auto answer = call(get(api + "netflix/charges/list?token=" + token +
-                               "&charge_status=PROCESSED&offset=0&number_of_results=5"),
-                           t0 + seconds(30), 401);
+  const auto answer =
+      call(get(api + "netflix/charges/list?token=" + token + "&charge_status=PROCESSED&offset=0&number_of_results=5"),
+           t0 + seconds(30), 401);
   EXPECT_EQ(answer.at("status").at("message"), "Token expired");
   const auto fresh = login(t0 + seconds(31));
   EXPECT_EQ(list(fresh, "PROCESSED", 0, 5, t0 + seconds(40)).size(), 5u);
@@ -351,11 +351,11 @@ TEST_F(simulator_test, each_refusal_is_reported_per_item) {
   auto wrong_customer = ack_of(number(3), "REF-3");
   wrong_customer.customer = "C9999";
   const auto failed = acknowledge(token, {
-                                             {"I99999999", "C0001", "REF-X"},         // unknown number
-                                             wrong_customer,                          // customer mismatch
-                                             ack_of(number(2), "REF-1"),              // reference used by I00000001
-                                             ack_of(number(1), "REF-OTHER"),          // already acknowledged, other ref
-                                             ack_of(number(4), "REF-4"),              // fine
+                                             {"I99999999", "C0001", "REF-X"},  // unknown number
+                                             wrong_customer,                   // customer mismatch
+                                             ack_of(number(2), "REF-1"),       // reference used by I00000001
+                                             ack_of(number(1), "REF-OTHER"),   // already acknowledged, other ref
+                                             ack_of(number(4), "REF-4"),       // fine
                                          });
   EXPECT_EQ(failed.size(), 4u);
   EXPECT_EQ(failed.at("I99999999"), "CHARGE_NOT_FOUND");
@@ -446,7 +446,8 @@ TEST_F(simulator_test, promotions_and_subscriptions) {
   ASSERT_FALSE(answer.at("data").as_array().empty());
   EXPECT_TRUE(answer.at("data").at(0).at("code").is_string());
 
-  answer = call(get(api + "netflix/subscriptions/show?token=" + token + "&billing_system_customer_identifier=C0003"), t0);
+  answer =
+      call(get(api + "netflix/subscriptions/show?token=" + token + "&billing_system_customer_identifier=C0003"), t0);
   ASSERT_EQ(answer.at("status").at("code"), "OK");
   const auto& s = answer.at("data").at(0).as_object();
   EXPECT_EQ(s.at("netflix_sate"), "ACTIVE");
@@ -455,29 +456,37 @@ TEST_F(simulator_test, promotions_and_subscriptions) {
   EXPECT_TRUE(s.at("promotions_set").is_array());
   EXPECT_TRUE(s.at("prices_set").at(0).at("FormattedPrice").is_string());
   const std::string netflix_id(s.at("netflix_customer_identifier").as_string());
-  answer = call(get(api + "netflix/subscriptions/show?token=" + token + "&netflix_customer_identifier=" + netflix_id), t0);
+  answer =
+      call(get(api + "netflix/subscriptions/show?token=" + token + "&netflix_customer_identifier=" + netflix_id), t0);
   EXPECT_EQ(answer.at("data").at(0).at("billing_system_customer_identifier"), "C0003");
 
   const auto post_json = [&](std::string_view method, std::string body) {
     return call(post(api + std::string(method), std::move(body)), t0);
   };
-  answer = post_json("netflix/subscriptions/suspend", R"({"token":")" + token + R"(","billing_system_customer_identifier":"C0003"})");
+  answer = post_json("netflix/subscriptions/suspend",
+                     R"({"token":")" + token + R"(","billing_system_customer_identifier":"C0003"})");
   EXPECT_EQ(answer.at("status").at("code"), "OK");
   EXPECT_TRUE(answer.at("data").as_object().empty());
-  answer = call(get(api + "netflix/subscriptions/show?token=" + token + "&billing_system_customer_identifier=C0003"), t0);
+  answer =
+      call(get(api + "netflix/subscriptions/show?token=" + token + "&billing_system_customer_identifier=C0003"), t0);
   EXPECT_EQ(answer.at("data").at(0).at("netflix_sate"), "SUSPENDED");
-  answer = post_json("netflix/subscriptions/unsuspend", R"({"token":")" + token + R"(","billing_system_customer_identifier":"C0003"})");
+  answer = post_json("netflix/subscriptions/unsuspend",
+                     R"({"token":")" + token + R"(","billing_system_customer_identifier":"C0003"})");
   EXPECT_EQ(answer.at("status").at("code"), "OK");
-  answer = post_json("netflix/subscriptions/suspend", R"({"token":")" + token + R"(","billing_system_customer_identifier":"NOBODY"})");
+  answer = post_json("netflix/subscriptions/suspend",
+                     R"({"token":")" + token + R"(","billing_system_customer_identifier":"NOBODY"})");
   EXPECT_EQ(answer.at("status").at("code"), "ERROR");
 
-  answer = post_json("netflix/subscriptions/create", R"({"token":")" + token +
-                                                         R"(","billing_system_customer_identifier":"NEW-1","channel":"WEB","validity_duration":86400})");
+  answer =
+      post_json("netflix/subscriptions/create",
+                R"({"token":")" + token +
+                    R"(","billing_system_customer_identifier":"NEW-1","channel":"WEB","validity_duration":86400})");
   ASSERT_EQ(answer.at("status").at("code"), "OK");
   EXPECT_FALSE(answer.at("data").at("netflix_token").as_string().empty());
   EXPECT_TRUE(answer.at("data").at("sign_up_url").as_string().starts_with("https://"));
-  answer = post_json("netflix/subscriptions/create", R"({"token":")" + token +
-                                                         R"(","billing_system_customer_identifier":"NEW-2","validity_duration":86401})");
+  answer = post_json(
+      "netflix/subscriptions/create",
+      R"({"token":")" + token + R"(","billing_system_customer_identifier":"NEW-2","validity_duration":86401})");
   EXPECT_EQ(answer.at("status").at("code"), "ERROR");
   answer = post_json("netflix/subscriptions/create", R"({"token":")" + token + R"(","channel":"WEB"})");
   EXPECT_EQ(answer.at("status").at("code"), "ERROR");
@@ -500,7 +509,8 @@ TEST_F(simulator_test, devices_register_once_and_unregister_once) {
     const auto answer = call(post(api + "netflix/operators/" + std::string(method), devices_body(token, esns)), t0);
     EXPECT_EQ(answer.at("status").at("code"), "OK") << json::serialize(answer);
     std::vector<std::string> failed;
-    for (const auto& f : answer.at("data").at("failed_devices_set").as_array()) failed.emplace_back(f.at("esn").as_string());
+    for (const auto& f : answer.at("data").at("failed_devices_set").as_array())
+      failed.emplace_back(f.at("esn").as_string());
     return failed;
   };
   EXPECT_TRUE(devices_call("register_devices", {"NFANDROID1-PRV-001", "NFANDROID1-PRV-002"}).empty());
@@ -508,7 +518,8 @@ TEST_F(simulator_test, devices_register_once_and_unregister_once) {
             (std::vector<std::string>{"NFANDROID1-PRV-002", "bad esn!"}));
   EXPECT_EQ(devices_call("unregister_devices", {"NFANDROID1-PRV-001", "NFANDROID1-PRV-009"}),
             (std::vector<std::string>{"NFANDROID1-PRV-009"}));
-  EXPECT_EQ(devices_call("unregister_devices", {"NFANDROID1-PRV-001"}), (std::vector<std::string>{"NFANDROID1-PRV-001"}));
+  EXPECT_EQ(devices_call("unregister_devices", {"NFANDROID1-PRV-001"}),
+            (std::vector<std::string>{"NFANDROID1-PRV-001"}));
 }
 
 TEST_F(simulator_test, device_batches_over_a_thousand_are_refused) {
@@ -523,9 +534,8 @@ TEST_F(simulator_test, device_batches_over_a_thousand_are_refused) {
   EXPECT_EQ(answer.at("status").at("code"), "OK");
   EXPECT_TRUE(answer.at("data").at("failed_devices_set").as_array().empty());
   // Without a group identifier: refused.
-  answer = call(post(api + "netflix/operators/register_devices",
-                     R"({"token":")" + token + R"(","devices":[{"esn":"A"}]})"),
-                t0);
+  answer = call(
+      post(api + "netflix/operators/register_devices", R"({"token":")" + token + R"(","devices":[{"esn":"A"}]})"), t0);
   EXPECT_EQ(answer.at("status").at("code"), "ERROR");
 }
 
@@ -570,9 +580,8 @@ TEST_F(simulator_test, faults_hit_netflix_methods_but_spare_the_rest) {
   // Login: no garbage (only latency, 5xx and drop apply to it).
   const auto token = login();
   EXPECT_EQ(last.delay, milliseconds(5));
-  auto r = sim->handle(get(api + "netflix/charges/list?token=" + token +
-                           "&charge_status=PROCESSED&offset=0&number_of_results=5"),
-                       t0);
+  auto r = sim->handle(
+      get(api + "netflix/charges/list?token=" + token + "&charge_status=PROCESSED&offset=0&number_of_results=5"), t0);
   EXPECT_EQ(r.reply.resp.status, 200u);
   EXPECT_THROW(json::parse(r.reply.resp.body), std::exception) << r.reply.resp.body;
   // The test endpoints are never faulted nor delayed.
@@ -640,16 +649,20 @@ TEST_F(simulator_test, sim_state_reports_charges_logins_and_calls) {
 TEST_F(simulator_test, posted_raw_charges_are_served_verbatim_and_acknowledgeable) {
   start();
   const auto token = login();
-  const std::string wrong_amount = R"({"number":"X1","billing_system_customer_identifier":"C0042","amount":"12.50","currency":"EUR","charge_status":"APPROVED"})";
+  const std::string wrong_amount =
+      R"({"number":"X1","billing_system_customer_identifier":"C0042","amount":"12.50","currency":"EUR","charge_status":"APPROVED"})";
   const std::string huge = R"({"number": "X2", "billing_system_customer_identifier": "C0042", "amount": 1e400})";
-  const std::string pending = R"({"number":"X3","billing_system_customer_identifier":"C0042","charge_status":"PENDING"})";
+  const std::string pending =
+      R"({"number":"X3","billing_system_customer_identifier":"C0042","charge_status":"PENDING"})";
   auto answer = call(post("/sim/charges", "[" + wrong_amount + "," + huge + ",\n  " + pending + ", 17]"), t0);
   EXPECT_EQ(answer.at("appended").to_number<int>(), 4);
 
-  call(get(api + "netflix/charges/list?token=" + token + "&charge_status=PROCESSED&offset=12&number_of_results=50"), t0);
+  call(get(api + "netflix/charges/list?token=" + token + "&charge_status=PROCESSED&offset=12&number_of_results=50"),
+       t0);
   EXPECT_EQ(last.reply.resp.body.find(R"({"data":{"charges_set":[)" + wrong_amount + "," + huge + ",17]}"), 0u)
       << last.reply.resp.body;
-  call(get(api + "netflix/charges/list?token=" + token + "&charge_status=NOT_PROCESSED&offset=0&number_of_results=50"), t0);
+  call(get(api + "netflix/charges/list?token=" + token + "&charge_status=NOT_PROCESSED&offset=0&number_of_results=50"),
+       t0);
   EXPECT_NE(last.reply.resp.body.find(pending), std::string::npos);
 
   EXPECT_TRUE(acknowledge(token, {{"X1", "C0042", "R-X1"}}).empty());
