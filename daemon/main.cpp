@@ -4,19 +4,22 @@
 #include <string_view>
 
 #include "config/loader.hpp"
+#include "engine/service.hpp"
+#include "observability/event_log.hpp"
+
+#include <unistd.h>
 
 namespace {
 
 // sysexits.h's values, spelled out: they are part of the command-line contract.
 constexpr int exit_ok = 0;
 constexpr int exit_usage = 64;        // EX_USAGE
-constexpr int exit_unavailable = 69;  // EX_UNAVAILABLE
 constexpr int exit_config = 78;       // EX_CONFIG
 
 constexpr std::string_view default_config_path = "/etc/chargerecon/chargerecon.yaml";
 
 constexpr std::string_view usage_text =
-    "usage: chargerecond [--config FILE]\n"
+    "usage: chargerecond [--config FILE] [--once]\n"
     "       chargerecond --check-config FILE\n"
     "       chargerecond --help | --version\n";
 
@@ -25,6 +28,8 @@ constexpr std::string_view help_text =
     "\n"
     "options:\n"
     "  --config FILE        the configuration (default /etc/chargerecon/chargerecon.yaml)\n"
+    "  --once               drain: stop once a pass finds nothing new and no charge is\n"
+    "                       left unfinished (cron-style runs, tests)\n"
     "  --check-config FILE  validate FILE and the secret files it names, report every\n"
     "                       problem, and exit; secret values are never printed\n"
     "  --help               this text\n"
@@ -35,7 +40,8 @@ constexpr std::string_view help_text =
     "names crm-password, crm-web-api-key and billing-token. To check them outside the\n"
     "service, set CREDENTIALS_DIRECTORY to the directory that holds those files.\n"
     "\n"
-    "exit status: 0 success, 64 usage error, 69 engine unavailable, 78 configuration error\n";
+    "exit status: 0 success (also after SIGTERM), 64 usage error, 69 start-up failed (ledger\n"
+    "locked or unusable), 70 stopped on an unrecoverable ledger error, 78 configuration error\n";
 
 int usage_error(std::string_view what) {
   std::fprintf(stderr, "chargerecond: %.*s\n%.*s", static_cast<int>(what.size()), what.data(),
@@ -66,6 +72,7 @@ int main(int argc, char** argv) {
   std::string config_path(default_config_path);
   bool check_only = false;
   bool config_given = false;
+  bool once = false;
 
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
@@ -77,6 +84,10 @@ int main(int argc, char** argv) {
     if (arg == "--version") {
       std::puts("chargerecond 0.1.0");
       return exit_ok;
+    }
+    if (arg == "--once") {
+      once = true;
+      continue;
     }
     if (arg == "--config" || arg == "--check-config") {
       if (config_given) return usage_error("give one configuration file");
@@ -105,6 +116,12 @@ int main(int argc, char** argv) {
     std::printf("%s: configuration OK\n", config_path.c_str());
     return exit_ok;
   }
-  std::fputs("chargerecond: engine not available yet\n", stderr);
-  return exit_unavailable;
+  auto secrets = chargerecon::load_secrets(cfg, chargerecon::secret_env::from_process());
+  if (!secrets) {
+    print_line(stderr, config_path + ": " + secrets.error().diagnostic);
+    return exit_config;
+  }
+  auto log = chargerecon::obs::make_stderr_log(chargerecon::resolve_log_format(cfg.log, isatty(STDERR_FILENO) == 1),
+                                               cfg.log.level);
+  return chargerecon::engine::run_service(cfg, *secrets, {once, config_path}, log);
 }

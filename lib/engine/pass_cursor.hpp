@@ -43,6 +43,10 @@ class pass_cursor {
   // CRM.COM refused it: the charge is still listed.
   void on_ack_refused(std::string_view number);
 
+  // Whether `number` is counted in next_offset() now (its acknowledgement would move the list
+  // under a charges/list call of this pass).
+  bool counts(const std::string& number) const { return in_list_.contains(number); }
+
   std::size_t pages() const { return pages_; }
   std::size_t seen() const { return seen_.size(); }
 

@@ -1,0 +1,522 @@
+#include "engine/reconciler.hpp"
+
+#include "billing/client.hpp"
+#include "crm/client.hpp"
+#include "engine/pass_cursor.hpp"
+#include "engine/wakeup.hpp"
+#include "engine/worker_thread.hpp"
+#include "ledger/ledger.hpp"
+#include "observability/metrics.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
+#include <boost/asio/this_coro.hpp>
+
+#include <algorithm>
+#include <list>
+#include <optional>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+namespace chargerecon::engine {
+namespace asio = boost::asio;
+
+namespace {
+
+ledger::timestamp now_ts() { return ledger::to_timestamp(std::chrono::system_clock::now()); }
+
+bool is_cancelled(const asio::cancellation_state& st) { return st.cancelled() != asio::cancellation_type::none; }
+
+}  // namespace
+
+struct reconciler::impl {
+  crm::client& crm;
+  billing::client& billing;
+  ledger::ledger& store;
+  worker_thread& worker;
+  engine_config cfg;
+  obs::event_log log;
+  obs::registry* metrics;
+  run_summary summary;
+
+  // Set up by run(): they need the awaiting coroutine's executor.
+  std::optional<wakeup> bill_wake;
+  std::optional<wakeup> ack_wake;
+  std::optional<wakeup> poll_wake;      // stop() ends the wait between passes
+  std::optional<wakeup> list_gate;      // the poller waits here for counted acks to finish
+  std::optional<wakeup> ack_gate;       // the acknowledger waits here for a list call to finish
+  std::optional<wakeup> posts_drained;  // the biller waits here for its posts at the end
+
+  bool once = false;
+  bool stopping = false;
+  bool biller_done = false;
+  bool fatal = false;
+  std::optional<error> fatal_error;
+
+  pass_cursor* cursor = nullptr;  // the pass in progress, if any
+  bool list_call_in_flight = false;
+  int counted_acks_in_flight = 0;
+
+  std::unordered_set<std::string> posts_in_flight;
+  std::list<asio::cancellation_signal> post_signals;
+  bool first_bill_scan = true;
+
+  // Charges the ledger has as acknowledged that a pass still found listed: the acknowledgement
+  // CRM.COM answered did not stick, or the list answer predates it. Re-acknowledging is safe.
+  std::unordered_map<std::string, crm::ack_item> reack;
+
+  std::mt19937_64 rng{std::random_device{}()};
+
+  impl(crm::client& c, billing::client& b, ledger::ledger& l, worker_thread& w, engine_config conf, obs::event_log lg,
+       obs::registry* m)
+      : crm(c), billing(b), store(l), worker(w), cfg(std::move(conf)), log(std::move(lg)), metrics(m) {}
+
+  // --- metrics ---------------------------------------------------------------------------------
+  void count(std::string_view name, std::string_view help, const obs::labels& l = {}, std::uint64_t n = 1) {
+    if (metrics) metrics->get_counter(name, help, l).inc(n);
+  }
+
+  void fail_fatally(error e) {
+    log.error("engine.fatal", {{"error", e.to_string()}});
+    fatal = true;
+    fatal_error = std::move(e);
+    stop();
+  }
+
+  void stop() {
+    stopping = true;
+    poll_wake->notify();
+    bill_wake->notify();
+    ack_wake->notify();
+  }
+
+  // A ledger failure: integrity problems stop the engine; write failures (a full disk, a
+  // read-only file) are logged loudly and the work is retried later, since nothing was written.
+  void ledger_failed(std::string_view what, const error& e) {
+    if (e.code == make_error_code(errc::ledger_integrity)) {
+      fail_fatally(e);
+      return;
+    }
+    log.error("ledger.write_failed", {{"operation", what}, {"error", e.to_string()}});
+    count("chargerecon_ledger_errors_total", "Ledger operations that failed", {{"operation", std::string(what)}});
+  }
+
+  // --- poller ----------------------------------------------------------------------------------
+  asio::awaitable<void> poller() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    while (!stopping && !is_cancelled(cs)) {
+      std::uint64_t new_in_pass = 0;
+      bool pass_ok = true;
+      if (cfg.list_processed) pass_ok = co_await pass(crm::list_status::processed, new_in_pass) && pass_ok;
+      if (cfg.list_not_processed && !stopping) pass_ok = co_await pass(crm::list_status::not_processed, new_in_pass) && pass_ok;
+      if (is_cancelled(cs)) break;
+      ++summary.passes;
+      count("chargerecon_passes_total", "Completed passes over charges/list", {{"result", pass_ok ? "ok" : "failed"}});
+      if (pass_ok && metrics)
+        metrics->get_gauge("chargerecon_last_successful_pass_timestamp_seconds", "When the last pass ended without error")
+            .set(std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count());
+      log.info("poll.pass_done", {{"ok", pass_ok}, {"new_charges", new_in_pass}});
+
+      if (once && pass_ok && new_in_pass == 0 && reack.empty()) {
+        auto counts = co_await worker.run([this] { return store.counts(); });
+        if (!counts) {
+          ledger_failed("counts", counts.error());
+        } else {
+          std::int64_t unfinished = 0;
+          for (const auto& [state, n] : *counts)
+            if (ledger::is_unfinished(state)) unfinished += n;
+          if (unfinished == 0) {
+            log.info("engine.drained", {{"passes", summary.passes}});
+            stop();
+            break;
+          }
+        }
+      }
+      // In --once mode a pass follows as soon as work moved on; while running, at the interval.
+      const auto pause = once ? std::min<std::chrono::milliseconds>(cfg.poll_interval, std::chrono::milliseconds(500))
+                              : cfg.poll_interval;
+      co_await poll_wake->wait_for(pause);
+    }
+    // Wake whoever waits on us so they can see `stopping`.
+    bill_wake->notify();
+    ack_wake->notify();
+  }
+
+  // One pass over one list. Returns false when it ended on an error (logged).
+  asio::awaitable<bool> pass(crm::list_status status, std::uint64_t& new_in_pass) {
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    pass_cursor cur(cfg.page_size);
+    cursor = &cur;
+    bool ok = true;
+    while (!cur.finished() && !stopping && !is_cancelled(cs)) {
+      // Never list while an acknowledgement of a charge this pass counts is in flight.
+      while (counted_acks_in_flight > 0 && !is_cancelled(cs)) co_await list_gate->wait_for(std::chrono::seconds(1));
+      if (is_cancelled(cs)) break;
+      const auto offset = cur.next_offset();
+      list_call_in_flight = true;
+      auto page = co_await crm.list_charges(status, offset, cfg.page_size);
+      list_call_in_flight = false;
+      ack_gate->notify();
+      if (!page) {
+        if (page.error().code != asio::error::operation_aborted)
+          log.error("poll.page_failed", {{"list", crm::to_wire(status)}, {"offset", offset}, {"error", page.error().to_string()}});
+        ok = false;
+        break;
+      }
+      ++summary.pages;
+      if (!co_await record_page(*page, new_in_pass)) {
+        ok = false;
+        break;
+      }
+      std::vector<std::string> identities;
+      identities.reserve(page->entries);
+      for (const auto& c : page->charges) identities.push_back(c.number);
+      for (const auto& m : page->malformed) identities.push_back(m.number ? *m.number : "raw:" + m.raw_json);
+      cur.on_page(identities);
+      bill_wake->notify();
+      ack_wake->notify();
+    }
+    if (cur.stalled())
+      log.warn("poll.pass_stalled", {{"list", crm::to_wire(status)}, {"offset", cur.next_offset()},
+                                     {"detail", "a full page brought no charge not already seen in this pass"}});
+    cursor = nullptr;
+    co_return ok;
+  }
+
+  asio::awaitable<bool> record_page(const crm::charges_page& page, std::uint64_t& new_in_pass) {
+    for (const auto& m : page.malformed) {
+      ++summary.charges_malformed;
+      count("chargerecon_charges_malformed_total", "charges/list elements that are not a charge we can act on");
+      // Never dropped silently: it stays in CRM.COM's list (we do not acknowledge what we
+      // cannot read), counts in the offset, and is reported on every pass until fixed.
+      log.error("charge.malformed", {{"number", m.number ? *m.number : std::string("?")},
+                                     {"index", m.index},
+                                     {"error", m.diagnostic},
+                                     {"raw", m.raw_json}});
+    }
+    if (page.charges.empty()) co_return true;
+    std::vector<ledger::observed_charge> observed;
+    observed.reserve(page.charges.size());
+    for (const auto& c : page.charges)
+      observed.push_back({c.number, c.customer, std::string(crm::to_wire(c.status)), c.amount, c.currency, c.raw_json});
+    auto results = co_await worker.run([&] { return store.record_page(observed, now_ts()); });
+    if (!results) {
+      ledger_failed("record_page", results.error());
+      co_return false;
+    }
+    for (std::size_t i = 0; i < results->size(); ++i) {
+      const auto& r = (*results)[i];
+      const auto it = std::find_if(page.charges.begin(), page.charges.end(), [&](const crm::charge& c) { return c.number == r.number; });
+      const std::string status = it != page.charges.end() ? std::string(crm::to_wire(it->status)) : std::string();
+      switch (r.what) {
+        case ledger::observation::inserted:
+        case ledger::observation::pending_resolved:
+          ++new_in_pass;
+          ++summary.charges_new;
+          count("chargerecon_charges_seen_total", "Charges recorded for the first time (or resolved from PENDING), by status",
+                {{"status", status}});
+          log.debug("charge.recorded", {{"number", r.number}, {"status", status}, {"state", ledger::to_string(r.state)}});
+          break;
+        case ledger::observation::changed:
+          count("chargerecon_charges_changed_total", "Known charges that came back with different fields");
+          log.warn("charge.changed", {{"number", r.number},
+                                      {"detail", "customer, amount, currency or status differ from the first record; "
+                                                 "first values kept, never billed twice"}});
+          break;
+        case ledger::observation::unchanged:
+          break;
+      }
+      if (r.state == ledger::charge_state::acknowledged && !reack.contains(r.number)) {
+        auto rec = co_await worker.run([&] { return store.get(r.number); });
+        if (rec) reack.emplace(r.number, crm::ack_item{rec->number, rec->customer, rec->billing_reference});
+      }
+    }
+    co_return true;
+  }
+
+  // --- biller ----------------------------------------------------------------------------------
+  asio::awaitable<void> biller() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    const auto ex = co_await asio::this_coro::executor;
+    while (!stopping && !is_cancelled(cs)) {
+      const std::size_t free_slots =
+          cfg.billing_concurrency > posts_in_flight.size() ? cfg.billing_concurrency - posts_in_flight.size() : 0;
+      if (free_slots > 0) co_await start_posts(ex, free_slots);
+      if (fatal) break;
+      co_await bill_wake->wait_for(cfg.retry_scan_interval);
+    }
+    // Stop: posts in flight finish (or are abandoned on cancellation), nothing new starts.
+    if (is_cancelled(cs))
+      for (auto& s : post_signals) s.emit(asio::cancellation_type::terminal);
+    co_await asio::this_coro::reset_cancellation_state();
+    while (!posts_in_flight.empty()) co_await posts_drained->wait_for(std::chrono::milliseconds(200));
+    biller_done = true;
+    ack_wake->notify();
+  }
+
+  asio::awaitable<void> start_posts(const asio::any_io_executor& ex, std::size_t free_slots) {
+    const bool include_in_flight = first_bill_scan;
+    auto ready = co_await worker.run([&] {
+      return store.ready_to_bill(now_ts(), free_slots + posts_in_flight.size(), include_in_flight);
+    });
+    if (!ready) {
+      ledger_failed("ready_to_bill", ready.error());
+      co_return;
+    }
+    first_bill_scan = false;
+    std::vector<ledger::charge_record> batch;
+    std::vector<std::string> to_mark;
+    for (auto& rec : *ready) {
+      if (batch.size() >= free_slots) break;
+      if (posts_in_flight.contains(rec.number)) continue;
+      if (rec.state == ledger::charge_state::seen) to_mark.push_back(rec.number);
+      batch.push_back(std::move(rec));
+    }
+    if (batch.empty()) co_return;
+    // Committed as `billing` before any post leaves: a crash after this re-posts them with the
+    // same Idempotency-Key.
+    if (!to_mark.empty()) {
+      auto marked = co_await worker.run([&] { return store.mark_billing(to_mark, now_ts()); });
+      if (!marked) {
+        ledger_failed("mark_billing", marked.error());
+        co_return;
+      }
+    }
+    for (auto& rec : batch) {
+      posts_in_flight.insert(rec.number);
+      auto& sig = post_signals.emplace_back();
+      auto sig_it = std::prev(post_signals.end());
+      asio::co_spawn(ex, post_one(std::move(rec)),
+                     asio::bind_cancellation_slot(sig.slot(), [this, sig_it](std::exception_ptr e) {
+                       post_signals.erase(sig_it);
+                       if (e) log.error("engine.bug", {{"where", "post_one"}, {"detail", "exception escaped"}});
+                     }));
+    }
+  }
+
+  asio::awaitable<void> post_one(ledger::charge_record rec) {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const std::string number = rec.number;
+    auto out = co_await billing.post(rec.number, rec.raw_json);
+    if (!out) {
+      // Cancelled or a request we could not form: the charge stays `billing`; a later scan or
+      // the next start posts it again under the same key.
+      if (out.error().code != asio::error::operation_aborted)
+        log.error("billing.post_failed", {{"number", number}, {"error", out.error().to_string()}});
+    } else if (auto* b = std::get_if<billing::billed>(&*out)) {
+      auto r = co_await worker.run([&] { return store.mark_billed(number, b->reference, now_ts()); });
+      if (!r) {
+        ledger_failed("mark_billed", r.error());
+      } else {
+        ++summary.billed;
+        count("chargerecon_charges_billed_total", "Charges billed (reference committed)");
+        log.info("charge.billed", {{"number", number}, {"customer", rec.customer}, {"amount", rec.amount},
+                                   {"currency", rec.currency}, {"reference", b->reference}, {"replay", b->replay}});
+        ack_wake->notify();
+      }
+    } else if (auto* rj = std::get_if<billing::rejected>(&*out)) {
+      auto r = co_await worker.run([&] { return store.mark_held(number, rj->reason, now_ts()); });
+      if (!r) {
+        ledger_failed("mark_held", r.error());
+      } else {
+        ++summary.held;
+        count("chargerecon_charges_held_total", "Charges billing refused permanently, held for a person");
+        log.error("charge.held", {{"number", number}, {"customer", rec.customer}, {"status", rj->status}, {"reason", rj->reason}});
+      }
+    } else if (auto* g = std::get_if<billing::gave_up>(&*out)) {
+      const auto attempt = rec.bill_attempts + 1;
+      const auto delay = ledger::backoff_delay({cfg.billing_backoff_initial, cfg.billing_backoff_max}, attempt,
+                                               std::uniform_real_distribution<double>(0, 1)(rng));
+      const auto now = now_ts();
+      auto r = co_await worker.run([&] { return store.record_bill_failure(number, g->last.to_string(), now + delay, now); });
+      if (!r) ledger_failed("record_bill_failure", r.error());
+      log.warn("charge.bill_retry", {{"number", number}, {"attempts", attempt}, {"retry_in_ms", delay.count()},
+                                     {"error", g->last.to_string()}});
+    }
+    posts_in_flight.erase(number);
+    bill_wake->notify();
+    posts_drained->notify();
+  }
+
+  // --- acknowledger ----------------------------------------------------------------------------
+  asio::awaitable<void> acknowledger() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    while (!is_cancelled(cs) && !fatal) {
+      auto batch = co_await next_ack_batch();
+      if (!batch) {
+        co_await ack_wake->wait_for(cfg.retry_scan_interval);
+        continue;
+      }
+      if (batch->empty()) {
+        if (stopping && biller_done) break;  // flushed everything that was ready
+        co_await ack_wake->wait_for(cfg.retry_scan_interval);
+        continue;
+      }
+      // A batch that is not full waits a little for company, unless we are flushing.
+      if (batch->size() < cfg.ack_batch_size && !stopping) {
+        co_await asio::steady_timer(co_await asio::this_coro::executor, cfg.ack_linger)
+            .async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
+        if (is_cancelled(cs)) break;
+        auto again = co_await next_ack_batch();
+        if (again && again->size() > batch->size()) batch = std::move(again);
+      }
+      co_await send_acks(std::move(*batch));
+    }
+  }
+
+  boost::system::error_code ignored_;
+
+  // Up to ack_batch_size items: re-acknowledgements first, then what the ledger has ready.
+  // nullopt on a ledger failure (logged).
+  asio::awaitable<std::optional<std::vector<crm::ack_item>>> next_ack_batch() {
+    std::vector<crm::ack_item> items;
+    std::unordered_set<std::string> numbers;
+    for (auto it = reack.begin(); it != reack.end() && items.size() < cfg.ack_batch_size;) {
+      numbers.insert(it->first);
+      items.push_back(std::move(it->second));
+      it = reack.erase(it);
+    }
+    if (items.size() < cfg.ack_batch_size) {
+      const auto want = cfg.ack_batch_size - items.size();
+      auto ready = co_await worker.run([&] { return store.ready_to_ack(now_ts(), want); });
+      if (!ready) {
+        ledger_failed("ready_to_ack", ready.error());
+        if (items.empty()) co_return std::nullopt;
+      } else {
+        for (auto& rec : *ready) {
+          // Charge numbers are de-duplicated within a request.
+          if (!numbers.insert(rec.number).second) continue;
+          std::optional<std::string> ref;
+          if (rec.state == ledger::charge_state::billed) ref = rec.billing_reference;
+          items.push_back({std::move(rec.number), std::move(rec.customer), std::move(ref)});
+        }
+      }
+    }
+    co_return items;
+  }
+
+  asio::awaitable<void> send_acks(std::vector<crm::ack_item> items) {
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    bool counted = false;
+    if (cursor)
+      for (const auto& i : items) counted = counted || cursor->counts(i.number);
+    if (counted) {
+      while (list_call_in_flight && !is_cancelled(cs)) co_await ack_gate->wait_for(std::chrono::seconds(1));
+      ++counted_acks_in_flight;
+    }
+    // From here on they count as having left CRM.COM's list (see pass_cursor).
+    if (cursor)
+      for (const auto& i : items) cursor->on_ack_sent(i.number);
+    std::unordered_set<std::string> sent;
+    for (const auto& i : items) sent.insert(i.number);
+    const auto batch_size = items.size();
+    auto answer = co_await crm.acknowledge(std::move(items));
+    if (counted) {
+      --counted_acks_in_flight;
+      list_gate->notify();
+    }
+    if (!answer) {
+      // The answer is lost or the call failed after its retries: CRM.COM may or may not have
+      // applied it. The ledger still says "waiting", so these charges are sent again later;
+      // re-acknowledging with the same reference is safe.
+      if (answer.error().code != asio::error::operation_aborted) {
+        log.error("crm.ack_failed", {{"charges", batch_size}, {"error", answer.error().to_string()}});
+        co_await asio::steady_timer(co_await asio::this_coro::executor, cfg.retry_scan_interval)
+            .async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
+      }
+      co_return;
+    }
+    ledger::ack_report report;
+    std::unordered_set<std::string> refused;
+    for (const auto& f : *answer) {
+      if (!sent.contains(f.number)) {
+        log.warn("crm.ack_refusal_unknown", {{"number", f.number}, {"error_code", f.error_code},
+                                             {"detail", "failed_charges_set names a charge this request did not send"}});
+        continue;
+      }
+      const bool done = std::find(cfg.ack_done_error_codes.begin(), cfg.ack_done_error_codes.end(), f.error_code) !=
+                        cfg.ack_done_error_codes.end();
+      if (done) continue;  // "already acknowledged": counts as acknowledged
+      refused.insert(f.number);
+      report.refused.push_back({f.number, f.error_code, f.error_description});
+      ++summary.ack_refusals;
+      count("chargerecon_ack_refusals_total", "Acknowledgements CRM.COM refused, by error code", {{"error_code", f.error_code}});
+      log.warn("charge.ack_refused", {{"number", f.number}, {"error_code", f.error_code},
+                                      {"description", quote_peer_text(f.error_description)}});
+    }
+    for (const auto& n : sent)
+      if (!refused.contains(n)) report.acknowledged.push_back(n);
+    if (cursor)
+      for (const auto& n : refused) cursor->on_ack_refused(n);
+    auto summary_r = co_await worker.run([&] { return store.record_ack_result(report, now_ts()); });
+    if (!summary_r) {
+      // CRM.COM took them but the ledger could not say so: they stay "waiting" and are
+      // re-acknowledged later with the same reference, which CRM.COM answers as success.
+      ledger_failed("record_ack_result", summary_r.error());
+      co_return;
+    }
+    summary.acknowledged += static_cast<std::uint64_t>(summary_r->acknowledged);
+    summary.dead += static_cast<std::uint64_t>(summary_r->dead);
+    count("chargerecon_charges_acknowledged_total", "Charges CRM.COM took the acknowledgement of",
+          {}, static_cast<std::uint64_t>(summary_r->acknowledged));
+    if (summary_r->dead > 0) {
+      count("chargerecon_charges_dead_total", "Charges whose acknowledgement was refused ack.max_attempts times", {},
+            static_cast<std::uint64_t>(summary_r->dead));
+      log.error("charge.dead", {{"charges", summary_r->dead},
+                                {"detail", "acknowledgement refused ack.max_attempts times; see chargereconctl list --state dead"}});
+    }
+    log.info("ack.batch_done", {{"sent", batch_size}, {"acknowledged", summary_r->acknowledged},
+                                {"retrying", summary_r->retrying}, {"dead", summary_r->dead}});
+  }
+};
+
+reconciler::reconciler(crm::client& crm, billing::client& billing, ledger::ledger& ledger, worker_thread& ledger_thread,
+                       engine_config config, obs::event_log log, obs::registry* metrics)
+    : impl_(std::make_unique<impl>(crm, billing, ledger, ledger_thread, std::move(config), std::move(log), metrics)) {}
+
+reconciler::~reconciler() = default;
+
+void reconciler::stop() {
+  if (impl_->poll_wake) impl_->stop();
+  else impl_->stopping = true;
+}
+
+const run_summary& reconciler::summary() const { return impl_->summary; }
+
+asio::awaitable<result<run_summary>> reconciler::run(bool once) {
+  auto& d = *impl_;
+  const auto ex = co_await asio::this_coro::executor;
+  d.once = once;
+  d.bill_wake.emplace(ex);
+  d.ack_wake.emplace(ex);
+  d.poll_wake.emplace(ex);
+  d.list_gate.emplace(ex);
+  d.ack_gate.emplace(ex);
+  d.posts_drained.emplace(ex);
+  d.log.info("engine.started", {{"once", once}, {"page_size", d.cfg.page_size},
+                                {"billing_concurrency", d.cfg.billing_concurrency}, {"ack_batch_size", d.cfg.ack_batch_size}});
+
+  // The three tasks end together: cancellation of run() reaches each of them.
+  auto [order, e1, e2, e3] =
+      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, d.poller(), asio::deferred),
+                                                       asio::co_spawn(ex, d.biller(), asio::deferred),
+                                                       asio::co_spawn(ex, d.acknowledger(), asio::deferred))
+          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  (void)order;
+  for (const auto& e : {e1, e2, e3})
+    if (e) d.log.error("engine.bug", {{"detail", "a task ended with an exception"}});
+  d.log.info("engine.stopped", {{"passes", d.summary.passes}, {"new_charges", d.summary.charges_new},
+                                {"billed", d.summary.billed}, {"held", d.summary.held},
+                                {"acknowledged", d.summary.acknowledged}, {"dead", d.summary.dead}});
+  if (d.fatal_error) co_return *d.fatal_error;
+  co_return d.summary;
+}
+
+}  // namespace chargerecon::engine

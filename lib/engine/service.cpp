@@ -1,0 +1,317 @@
+#include "engine/service.hpp"
+
+#include "billing/client.hpp"
+#include "config/loader.hpp"
+#include "crm/client.hpp"
+#include "crm/http_transport.hpp"
+#include "engine/reconciler.hpp"
+#include "engine/worker_thread.hpp"
+#include "http/client.hpp"
+#include "http/server.hpp"
+#include "ledger/sqlite_ledger.hpp"
+#include "observability/metrics.hpp"
+#include "observability/service_notifier.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+
+#include <csignal>
+#include <cstdio>
+
+namespace chargerecon::engine {
+namespace asio = boost::asio;
+namespace {
+
+constexpr int exit_ok = 0;
+constexpr int exit_unavailable = 69;
+constexpr int exit_software = 70;
+
+std::vector<std::string> status_names(const std::vector<crm_charge_status>& statuses) {
+  std::vector<std::string> out;
+  for (auto s : statuses) out.emplace_back(to_string(s));
+  return out;
+}
+
+// billing.url names the POST target itself; the HTTP client takes an origin and the billing
+// client a path relative to it.
+struct split_url {
+  std::string origin;  // scheme://host:port/
+  std::string target;  // path and query without the leading '/'
+};
+std::optional<split_url> split_billing_url(const std::string& url) {
+  auto parsed = boost::urls::parse_absolute_uri(url);
+  if (!parsed) return std::nullopt;
+  boost::urls::url origin(*parsed);
+  std::string path(parsed->encoded_path());
+  origin.set_encoded_path("/");
+  origin.remove_query();
+  origin.remove_fragment();
+  if (!path.empty() && path.front() == '/') path.erase(0, 1);
+  return split_url{std::string(origin.buffer()), path};
+}
+
+engine_config make_engine_config(const config& cfg) {
+  engine_config e;
+  e.list_processed = false;
+  for (auto f : cfg.poll.charge_status) {
+    if (f == charge_list_filter::processed) e.list_processed = true;
+    if (f == charge_list_filter::not_processed) e.list_not_processed = true;
+  }
+  e.page_size = cfg.poll.page_size;
+  e.poll_interval = cfg.poll.interval;
+  e.billing_concurrency = cfg.billing.concurrency;
+  e.billing_backoff_initial = cfg.billing.backoff_initial;
+  e.billing_backoff_max = cfg.billing.backoff_max;
+  e.ack_batch_size = cfg.ack.batch_size;
+  e.ack_linger = cfg.ack.linger;
+  e.ack_done_error_codes = cfg.ack.done_error_codes;
+  return e;
+}
+
+void print_summary(const run_summary& s, const ledger::state_counts& counts) {
+  std::fprintf(stderr,
+               "\nchargerecond summary: %llu passes, %llu pages, %llu new charges, %llu billed, %llu held, "
+               "%llu acknowledged, %llu acknowledgement refusals, %llu dead, %llu malformed\n",
+               static_cast<unsigned long long>(s.passes), static_cast<unsigned long long>(s.pages),
+               static_cast<unsigned long long>(s.charges_new), static_cast<unsigned long long>(s.billed),
+               static_cast<unsigned long long>(s.held), static_cast<unsigned long long>(s.acknowledged),
+               static_cast<unsigned long long>(s.ack_refusals), static_cast<unsigned long long>(s.dead),
+               static_cast<unsigned long long>(s.charges_malformed));
+  std::fprintf(stderr, "ledger:");
+  for (const auto& [state, n] : counts)
+    std::fprintf(stderr, " %s=%lld", std::string(ledger::to_string(state)).c_str(), static_cast<long long>(n));
+  std::fprintf(stderr, "\n");
+}
+
+}  // namespace
+
+int run_service(const config& cfg, const secrets& sec, const service_options& options, obs::event_log& log) {
+  asio::io_context io;
+  obs::service_notifier notifier;
+  obs::registry metrics;
+
+  // --- the ledger ----------------------------------------------------------------------------
+  ledger::sqlite_ledger_options lopts;
+  lopts.path = cfg.ledger.path;
+  lopts.mode = ledger::open_mode::exclusive;
+  lopts.policy.bill_statuses = status_names(cfg.billing.bill_statuses);
+  lopts.policy.ack_max_attempts = static_cast<int>(cfg.ack.max_attempts);
+  lopts.policy.ack_backoff = {cfg.ack.backoff_initial, cfg.ack.backoff_max};
+  auto opened = ledger::sqlite_ledger::open(lopts, log);
+  if (!opened) {
+    log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", opened.error().to_string()}});
+    return exit_unavailable;
+  }
+  auto& store = **opened;
+  worker_thread ledger_thread;
+
+  // --- CRM.COM -------------------------------------------------------------------------------
+  http::client_config crm_http;
+  crm_http.base_url = cfg.crm.base_url;
+  crm_http.allow_plain_http = cfg.crm.allow_plain_http;
+  crm_http.ca_file = cfg.crm.ca_file;
+  crm_http.connect_timeout = cfg.crm.connect_timeout;
+  crm_http.request_timeout = cfg.crm.timeout;
+  crm_http.max_response_bytes = cfg.crm.max_response_size;
+  crm_http.max_connections = 4;
+  auto crm_transport = http::client::create(io.get_executor(), crm_http);
+  if (!crm_transport) {
+    log.error("crm.setup_failed", {{"error", crm_transport.error().to_string()}});
+    return exit_unavailable;
+  }
+  crm::credentials creds;
+  creds.username = cfg.crm.username;
+  creds.password = std::string(sec.crm_password.reveal());
+  creds.organisation = cfg.crm.organisation;
+  creds.unit = cfg.crm.unit;
+  creds.web_api_key = std::string(sec.crm_web_api_key.reveal());
+  crm::client_config crm_conf;
+  crm_conf.token_lifetime = std::chrono::duration_cast<std::chrono::seconds>(cfg.crm.token_lifetime);
+  if (crm_conf.refresh_margin >= crm_conf.token_lifetime) crm_conf.refresh_margin = crm_conf.token_lifetime / 10;
+  crm::client crm_client(crm::make_http_transport(**crm_transport), std::move(creds), crm_conf, log);
+
+  // --- billing -------------------------------------------------------------------------------
+  const auto billing_url = split_billing_url(cfg.billing.url);
+  if (!billing_url) {
+    log.error("billing.setup_failed", {{"error", "billing.url does not parse"}});
+    return exit_unavailable;
+  }
+  http::client_config bill_http;
+  bill_http.base_url = billing_url->origin;
+  bill_http.allow_plain_http = cfg.billing.allow_plain_http;
+  bill_http.ca_file = cfg.billing.ca_file;
+  bill_http.connect_timeout = cfg.billing.connect_timeout;
+  bill_http.request_timeout = cfg.billing.timeout;
+  bill_http.max_connections = cfg.billing.concurrency;
+  auto bill_transport = http::client::create(io.get_executor(), bill_http);
+  if (!bill_transport) {
+    log.error("billing.setup_failed", {{"error", bill_transport.error().to_string()}});
+    return exit_unavailable;
+  }
+  billing::client_config bill_conf;
+  bill_conf.concurrency = cfg.billing.concurrency;
+  bill_conf.post_timeout = cfg.billing.timeout;
+  bill_conf.backoff = {cfg.billing.backoff_initial, cfg.billing.backoff_max};
+  bill_conf.target.target = billing_url->target;
+  if (sec.billing_token) bill_conf.target.bearer_token = std::string(sec.billing_token->reveal());
+  billing::client bill_client(billing::make_transport(**bill_transport), bill_conf, log);
+
+  reconciler engine(crm_client, bill_client, store, ledger_thread, make_engine_config(cfg), log, &metrics);
+
+  // --- metrics, health -----------------------------------------------------------------------
+  bool logged_in = false;
+  std::unique_ptr<http::server> metrics_server;
+  if (!cfg.metrics.listen.empty()) {
+    auto addr = parse_listen_address(cfg.metrics.listen);
+    if (!addr) {
+      log.error("metrics.setup_failed", {{"error", addr.error().to_string()}});
+      return exit_unavailable;
+    }
+    http::server_config sc;
+    sc.listen_address = addr->host;
+    sc.port = addr->port;
+    auto srv = http::server::create(
+        io.get_executor(), sc, [&](http::server_request req) -> asio::awaitable<http::server_reply> {
+          http::server_reply reply;
+          const auto path = req.target.substr(0, req.target.find('?'));
+          if (path == "/metrics") {
+            reply.resp.status = 200;
+            reply.resp.body = metrics.render();
+            reply.resp.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
+          } else if (path == "/healthz") {
+            reply.resp.status = 200;
+            reply.resp.body = "ok\n";
+            reply.resp.headers.push_back({"Content-Type", "text/plain"});
+          } else if (path == "/readyz") {
+            reply.resp.status = logged_in ? 200 : 503;
+            reply.resp.body = logged_in ? "ready\n" : "not logged in yet\n";
+            reply.resp.headers.push_back({"Content-Type", "text/plain"});
+          } else {
+            reply.resp.status = 404;
+            reply.resp.body = "not found\n";
+            reply.resp.headers.push_back({"Content-Type", "text/plain"});
+          }
+          co_return reply;
+        });
+    if (!srv) {
+      log.error("metrics.setup_failed", {{"listen", cfg.metrics.listen}, {"error", srv.error().to_string()}});
+      return exit_unavailable;
+    }
+    metrics_server = std::move(*srv);
+    log.info("metrics.listening", {{"address", addr->host}, {"port", metrics_server->port()}});
+    asio::co_spawn(io, metrics_server->run(), asio::detached);
+  }
+
+  // --- the run -------------------------------------------------------------------------------
+  asio::cancellation_signal engine_cancel;
+  int exit_status = exit_ok;
+  bool stopping = false;
+  asio::steady_timer deadline(io);
+  asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
+
+  std::function<void()> on_signal_wait;
+  on_signal_wait = [&] {
+    signals.async_wait([&](boost::system::error_code ec, int signo) {
+      if (ec) return;
+      if (signo == SIGHUP) {
+        log.warn("config.reload_unsupported", {{"detail", "this version applies config changes on restart only"}});
+        on_signal_wait();
+        return;
+      }
+      if (!stopping) {
+        stopping = true;
+        notifier.stopping();
+        log.info("engine.stopping", {{"signal", signo}, {"deadline_ms", cfg.shutdown.deadline.count()}});
+        engine.stop();
+        deadline.expires_after(cfg.shutdown.deadline);
+        deadline.async_wait([&](boost::system::error_code e) {
+          if (e) return;
+          log.warn("engine.deadline_reached", {{"detail", "abandoning work in flight; the ledger keeps it for the next start"}});
+          engine_cancel.emit(asio::cancellation_type::terminal);
+        });
+      } else {
+        // A second signal: stop now.
+        engine_cancel.emit(asio::cancellation_type::terminal);
+      }
+      on_signal_wait();
+    });
+  };
+  on_signal_wait();
+
+  // Watchdog pings come from this loop itself: a stalled loop stops them and systemd restarts us.
+  asio::steady_timer watchdog(io);
+  std::function<void()> ping;
+  if (auto interval = notifier.watchdog_ping_interval()) {
+    ping = [&, interval = *interval] {
+      notifier.watchdog();
+      watchdog.expires_after(interval);
+      watchdog.async_wait([&](boost::system::error_code ec) {
+        if (!ec) ping();
+      });
+    };
+    ping();
+  }
+
+  run_summary summary;
+  asio::co_spawn(
+      io,
+      [&]() -> asio::awaitable<void> {
+        co_await asio::this_coro::throw_if_cancelled(false);
+        // Log in before READY. A refused login is retried with a growing backoff (the client
+        // spaces the attempts), never in a tight loop; SIGTERM ends the wait.
+        const auto cs = co_await asio::this_coro::cancellation_state;
+        asio::steady_timer pause(co_await asio::this_coro::executor);
+        while (!stopping && cs.cancelled() == asio::cancellation_type::none) {
+          auto r = co_await crm_client.login();
+          if (r) {
+            logged_in = true;
+            break;
+          }
+          log.error("crm.login_failed", {{"error", r.error().to_string()}});
+          pause.expires_after(std::chrono::seconds(1));
+          boost::system::error_code ec;
+          co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+        }
+        if (logged_in && !stopping) {
+          notifier.ready();
+          notifier.status("logged in; reconciling");
+          auto r = co_await engine.run(options.once);
+          if (!r) {
+            log.error("engine.failed", {{"error", r.error().to_string()}});
+            exit_status = exit_software;
+          } else {
+            summary = *r;
+          }
+        }
+        notifier.stopping();
+        deadline.cancel();
+        signals.cancel();
+        watchdog.cancel();
+        if (metrics_server) metrics_server->stop();
+        (*crm_transport)->close_idle();
+        (*bill_transport)->close_idle();
+      },
+      asio::bind_cancellation_slot(engine_cancel.slot(), [&](std::exception_ptr e) {
+        if (e) {
+          log.error("engine.bug", {{"detail", "exception escaped the service task"}});
+          exit_status = exit_software;
+        }
+      }));
+  io.run();
+
+  auto counts = store.counts();
+  if (counts) print_summary(summary, *counts);
+  return exit_status;
+}
+
+}  // namespace chargerecon::engine
