@@ -35,12 +35,11 @@ class slot_semaphore {
       co_return boost::system::error_code{};
     }
     waiter w{asio::steady_timer(co_await asio::this_coro::executor, asio::steady_timer::time_point::max())};
-    const auto pos = waiters_.insert(waiters_.end(), &w);
-    const auto [ec] = co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable));
+    const enrolment queued(*this, w);
+    const auto ec = std::get<0>(co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable)));
     // Granted wins over a cancellation that raced it: the slot is ours and the caller, seeing its
     // cancellation state, gives it back.
     if (w.granted) co_return boost::system::error_code{};
-    waiters_.erase(pos);
     co_return ec ? ec : boost::system::error_code(asio::error::operation_aborted);
   }
 
@@ -63,6 +62,22 @@ class slot_semaphore {
   struct waiter {
     asio::steady_timer timer;
     bool granted = false;
+  };
+  // A waiter's place in the queue, left however its frame ends (cancelled, or destroyed with a
+  // stopped io_context), so release() never reaches a waiter that is gone.
+  class enrolment {
+   public:
+    enrolment(slot_semaphore& s, waiter& w) : sem_(s), w_(w), pos_(s.waiters_.insert(s.waiters_.end(), &w)) {}
+    ~enrolment() {
+      if (!w_.granted) sem_.waiters_.erase(pos_);
+    }
+    enrolment(const enrolment&) = delete;
+    enrolment& operator=(const enrolment&) = delete;
+
+   private:
+    slot_semaphore& sem_;
+    waiter& w_;
+    std::list<waiter*>::iterator pos_;
   };
   std::size_t available_;
   std::size_t held_ = 0;
@@ -87,7 +102,7 @@ bool is_set(asio::cancellation_state state) { return state.cancelled() != asio::
 
 asio::awaitable<boost::system::error_code> timer_sleep(milliseconds delay) {
   asio::steady_timer timer(co_await asio::this_coro::executor, delay);
-  const auto [ec] = co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  const auto ec = std::get<0>(co_await timer.async_wait(asio::as_tuple(asio::use_awaitable)));
   co_return ec;
 }
 
@@ -135,15 +150,18 @@ struct client::impl {
   asio::awaitable<result<http::response>> exchange(const http::request& req, std::string_view who) {
     const auto ex = co_await asio::this_coro::executor;
     asio::steady_timer timer(ex, config.post_timeout);
-    auto [order, timer_ec, failure, reply] =
+    // No structured binding here: GCC 12 mishandles them in coroutine frames.
+    auto results =
         co_await asio::experimental::make_parallel_group(timer.async_wait(asio::deferred),
                                                          asio::co_spawn(ex, run_transport(send, req), asio::deferred))
             .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
-    if (failure) std::rethrow_exception(failure);  // a bug in the transport, for the task boundary
-    if (order[0] == 0 && !timer_ec)
+    const auto first = std::get<0>(results)[0];
+    const auto timer_ec = std::get<1>(results);
+    if (auto failure = std::get<2>(results)) std::rethrow_exception(failure);  // a transport bug, for the task boundary
+    if (first == 0 && !timer_ec)
       co_return error{errc::request_timeout, "billing post of charge '" + std::string(who) + "' got no answer within " +
                                                  std::to_string(config.post_timeout.count()) + " ms"};
-    co_return std::move(reply);
+    co_return std::move(std::get<3>(results));
   }
 };
 
@@ -208,7 +226,7 @@ asio::awaitable<result<outcome>> client::post(std::string charge_number, std::st
 
     if (attempt >= m.config.max_attempts) {
       m.log.warn("billing.gave_up", {{"number", who}, {"attempts", attempt}, {"reason", describe(failure)}});
-      co_return outcome{gave_up{attempt, std::move(failure)}};
+      co_return outcome{gave_up{attempt, std::move(failure), retry_after}};
     }
 
     const auto delay = retry_delay(m.config.backoff, attempt, retry_after, m.random());

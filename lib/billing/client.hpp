@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -60,6 +61,8 @@ struct client_config {
 struct gave_up {
   unsigned attempts = 0;
   error last;
+  // Billing's Retry-After on the last answer (capped), for the engine's next-try time.
+  std::optional<std::chrono::milliseconds> retry_after;
 };
 
 using outcome = std::variant<billed, rejected, gave_up>;

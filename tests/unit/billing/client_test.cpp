@@ -225,7 +225,20 @@ TEST(billing_client, gives_up_after_max_attempts_with_the_last_failure) {
   EXPECT_NE(std::get<gave_up>(*r).last.diagnostic.find("I0001"), std::string::npos);
   EXPECT_EQ(s->requests.size(), 3u);
   EXPECT_EQ(slept->delays.size(), 2u);  // no wait after the last try
+  EXPECT_FALSE(std::get<gave_up>(*r).retry_after.has_value());
   EXPECT_TRUE(logs.has("billing.gave_up"));
+}
+
+TEST(billing_client, giving_up_passes_billings_last_retry_after_on) {
+  auto s = std::make_shared<script>();
+  s->answers.push_back(answer(429, "", {{"Retry-After", "30"}}));
+  auto config = quick_config();
+  config.max_attempts = 1;
+  client c(scripted(s), config, obs::event_log::null(), fixed(0.5), recording(std::make_shared<sleeps>()));
+  const auto r = post_once(c);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(std::holds_alternative<gave_up>(*r));
+  EXPECT_EQ(std::get<gave_up>(*r).retry_after, 30000ms);
 }
 
 TEST(billing_client, protocol_error_is_logged_loudly_and_retried) {
@@ -336,7 +349,7 @@ asio::awaitable<result<http::response>> hanging_exchange(std::shared_ptr<probe> 
   ++p->started;
   if (!p->hang) co_return created("B-late");
   asio::steady_timer t(co_await asio::this_coro::executor, asio::steady_timer::time_point::max());
-  const auto [ec] = co_await t.async_wait(asio::as_tuple(asio::use_awaitable));
+  const auto ec = std::get<0>(co_await t.async_wait(asio::as_tuple(asio::use_awaitable)));
   p->ended_with.push_back(ec);
   co_return error{ec, "exchange ended"};
 }
