@@ -16,6 +16,7 @@
 #include <boost/asio/this_coro.hpp>
 
 #include <algorithm>
+#include <deque>
 #include <list>
 #include <optional>
 #include <random>
@@ -54,6 +55,7 @@ struct reconciler::impl {
   bool once = false;
   bool stopping = false;
   bool biller_done = false;
+  bool acknowledger_done = false;
   bool fatal = false;
   std::optional<error> fatal_error;
 
@@ -61,7 +63,8 @@ struct reconciler::impl {
   bool list_call_in_flight = false;
   int counted_acks_in_flight = 0;
 
-  std::unordered_set<std::string> posts_in_flight;
+  std::unordered_set<std::string> posts_in_flight;  // posted, billing's answer not back yet
+  std::size_t answers_uncommitted = 0;             // answered, waiting for their group commit
   std::list<asio::cancellation_signal> post_signals;
   bool first_bill_scan = true;
 
@@ -255,40 +258,25 @@ struct reconciler::impl {
     if (is_cancelled(cs))
       for (auto& s : post_signals) s.emit(asio::cancellation_type::terminal);
     co_await asio::this_coro::reset_cancellation_state();
-    while (!posts_in_flight.empty()) co_await posts_drained->wait_for(std::chrono::milliseconds(200));
+    while (!posts_in_flight.empty() || answers_uncommitted > 0)
+      co_await posts_drained->wait_for(std::chrono::milliseconds(200));
     biller_done = true;
     ack_wake->notify();
   }
 
+  // Charges committed as `billing` and waiting for a free post slot. Marking a page-sized
+  // chunk at once costs one transaction instead of one per charge; a crash before their post
+  // is harmless (the next start posts them, same Idempotency-Key).
+  std::deque<ledger::charge_record> to_post;
+  std::unordered_set<std::string> queued;
+
   asio::awaitable<void> start_posts(const asio::any_io_executor& ex, std::size_t free_slots) {
-    const bool include_in_flight = first_bill_scan;
-    auto ready = co_await worker.run([&] {
-      return store.ready_to_bill(now_ts(), free_slots + posts_in_flight.size(), include_in_flight);
-    });
-    if (!ready) {
-      ledger_failed("ready_to_bill", ready.error());
-      co_return;
-    }
-    first_bill_scan = false;
-    std::vector<ledger::charge_record> batch;
-    std::vector<std::string> to_mark;
-    for (auto& rec : *ready) {
-      if (batch.size() >= free_slots) break;
-      if (posts_in_flight.contains(rec.number)) continue;
-      if (rec.state == ledger::charge_state::seen) to_mark.push_back(rec.number);
-      batch.push_back(std::move(rec));
-    }
-    if (batch.empty()) co_return;
-    // Committed as `billing` before any post leaves: a crash after this re-posts them with the
-    // same Idempotency-Key.
-    if (!to_mark.empty()) {
-      auto marked = co_await worker.run([&] { return store.mark_billing(to_mark, now_ts()); });
-      if (!marked) {
-        ledger_failed("mark_billing", marked.error());
-        co_return;
-      }
-    }
-    for (auto& rec : batch) {
+    if (to_post.size() < free_slots) co_await refill_post_queue();
+    while (free_slots > 0 && !to_post.empty()) {
+      auto rec = std::move(to_post.front());
+      to_post.pop_front();
+      queued.erase(rec.number);
+      --free_slots;
       posts_in_flight.insert(rec.number);
       auto& sig = post_signals.emplace_back();
       auto sig_it = std::prev(post_signals.end());
@@ -297,6 +285,38 @@ struct reconciler::impl {
                        post_signals.erase(sig_it);
                        if (e) log.error("engine.bug", {{"where", "post_one"}, {"detail", "exception escaped"}});
                      }));
+    }
+  }
+
+  asio::awaitable<void> refill_post_queue() {
+    const bool include_in_flight = first_bill_scan;
+    const std::size_t chunk = std::max<std::size_t>(cfg.billing_concurrency, 50);
+    const std::size_t skip = posts_in_flight.size() + to_post.size();
+    auto ready = co_await worker.run([&] { return store.ready_to_bill(now_ts(), chunk + skip, include_in_flight); });
+    if (!ready) {
+      ledger_failed("ready_to_bill", ready.error());
+      co_return;
+    }
+    first_bill_scan = false;
+    std::vector<ledger::charge_record> batch;
+    std::vector<std::string> to_mark;
+    for (auto& rec : *ready) {
+      if (batch.size() >= chunk) break;
+      if (posts_in_flight.contains(rec.number) || queued.contains(rec.number)) continue;
+      to_mark.push_back(rec.number);
+      batch.push_back(std::move(rec));
+    }
+    if (batch.empty()) co_return;
+    // Committed as `billing` before any post leaves (a due retry is marked again, which clears
+    // its retry time: it is in flight once more).
+    auto marked = co_await worker.run([&] { return store.mark_billing(to_mark, now_ts()); });
+    if (!marked) {
+      ledger_failed("mark_billing", marked.error());
+      co_return;
+    }
+    for (auto& rec : batch) {
+      queued.insert(rec.number);
+      to_post.push_back(std::move(rec));
     }
   }
 
@@ -309,46 +329,142 @@ struct reconciler::impl {
       // the next start posts it again under the same key.
       if (out.error().code != asio::error::operation_aborted)
         log.error("billing.post_failed", {{"number", number}, {"error", out.error().to_string()}});
-    } else if (auto* b = std::get_if<billing::billed>(&*out)) {
-      auto r = co_await worker.run([&] { return store.mark_billed(number, b->reference, now_ts()); });
-      if (!r) {
-        ledger_failed("mark_billed", r.error());
+    } else {
+      // Named locals, not temporaries in the co_await expression: GCC 12 mishandles the
+      // lifetime of braced temporaries passed to a coroutine inside co_await.
+      ledger::bill_result result;
+      result.number = number;
+      bill_context ctx{rec.customer, rec.amount, rec.currency, false, 0};
+      if (auto* b = std::get_if<billing::billed>(&*out)) {
+        result.what = ledger::bill_result::kind::billed;
+        result.text = b->reference;
+        ctx.replay = b->replay;
+      } else if (auto* rj = std::get_if<billing::rejected>(&*out)) {
+        result.what = ledger::bill_result::kind::held;
+        result.text = rj->reason;
+        ctx.status = rj->status;
       } else {
-        ++summary.billed;
-        count("chargerecon_charges_billed_total", "Charges billed (reference committed)");
-        log.info("charge.billed", {{"number", number}, {"customer", rec.customer}, {"amount", rec.amount},
-                                   {"currency", rec.currency}, {"reference", b->reference}, {"replay", b->replay}});
-        ack_wake->notify();
+        const auto& g = std::get<billing::gave_up>(*out);
+        const auto delay = ledger::backoff_delay({cfg.billing_backoff_initial, cfg.billing_backoff_max},
+                                                 rec.bill_attempts + 1, std::uniform_real_distribution<double>(0, 1)(rng));
+        result.what = ledger::bill_result::kind::failed;
+        result.text = g.last.to_string();
+        result.next_try = now_ts() + delay;
       }
-    } else if (auto* rj = std::get_if<billing::rejected>(&*out)) {
-      auto r = co_await worker.run([&] { return store.mark_held(number, rj->reason, now_ts()); });
-      if (!r) {
-        ledger_failed("mark_held", r.error());
-      } else {
-        ++summary.held;
-        count("chargerecon_charges_held_total", "Charges billing refused permanently, held for a person");
-        log.error("charge.held", {{"number", number}, {"customer", rec.customer}, {"status", rj->status}, {"reason", rj->reason}});
-      }
-    } else if (auto* g = std::get_if<billing::gave_up>(&*out)) {
-      const auto attempt = rec.bill_attempts + 1;
-      const auto delay = ledger::backoff_delay({cfg.billing_backoff_initial, cfg.billing_backoff_max}, attempt,
-                                               std::uniform_real_distribution<double>(0, 1)(rng));
-      const auto now = now_ts();
-      auto r = co_await worker.run([&] { return store.record_bill_failure(number, g->last.to_string(), now + delay, now); });
-      if (!r) ledger_failed("record_bill_failure", r.error());
-      log.warn("charge.bill_retry", {{"number", number}, {"attempts", attempt}, {"retry_in_ms", delay.count()},
-                                     {"error", g->last.to_string()}});
+      // Billing has answered: the slot is free for the next post while this answer waits
+      // for its group commit.
+      posts_in_flight.erase(number);
+      ++answers_uncommitted;
+      bill_wake->notify();
+      co_await commit_bill_result(std::move(result), std::move(ctx));
+      --answers_uncommitted;
     }
     posts_in_flight.erase(number);
     bill_wake->notify();
     posts_drained->notify();
   }
 
+  // --- group commit of billing answers --------------------------------------------------------
+  // Every billing answer must be committed before the acknowledgement that carries it is sent,
+  // but an fsync per charge would cap billing at the disk's sync rate. Answers that arrive
+  // while a commit runs wait and go together in the next one: one transaction, one fsync.
+  struct bill_context {
+    std::string customer, amount, currency;
+    bool replay = false;
+    unsigned status = 0;
+  };
+  std::vector<std::pair<ledger::bill_result, bill_context>> bill_results_pending;
+  std::uint64_t bill_results_enqueued = 0;
+  std::uint64_t bill_results_committed = 0;
+  bool bill_committer_running = false;
+  std::optional<asio::steady_timer> bill_committed;  // cancel() wakes every waiter; never re-armed
+
+  // Returns once `result` is committed (or could not be, which is logged).
+  asio::awaitable<void> commit_bill_result(ledger::bill_result result, bill_context ctx) {
+    bill_results_pending.emplace_back(std::move(result), std::move(ctx));
+    const auto mine = ++bill_results_enqueued;
+    if (bill_committer_running) {
+      while (bill_results_committed < mine) {
+        boost::system::error_code ec;
+        co_await bill_committed->async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      }
+      co_return;
+    }
+    bill_committer_running = true;
+    while (!bill_results_pending.empty()) {
+      auto batch = std::move(bill_results_pending);
+      bill_results_pending.clear();
+      const auto upto = bill_results_enqueued;
+      co_await commit_bill_batch(batch);
+      bill_results_committed = upto;
+      bill_committed->cancel();
+    }
+    bill_committer_running = false;
+  }
+
+  asio::awaitable<void> commit_bill_batch(const std::vector<std::pair<ledger::bill_result, bill_context>>& batch) {
+    std::vector<ledger::bill_result> results;
+    results.reserve(batch.size());
+    for (const auto& [r, c] : batch) results.push_back(r);
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    for (;;) {
+      auto r = co_await worker.run([&] { return store.record_bill_results(results, now_ts()); });
+      if (r) break;
+      if (r.error().code == make_error_code(errc::ledger_write_failed)) {
+        // A full or read-only disk: billing's answers are known and must not be lost; keep
+        // them and try again (nothing is acknowledged meanwhile, since nothing is "billed").
+        ledger_failed("record_bill_results", r.error());
+        if (is_cancelled(cs) || fatal) co_return;
+        asio::steady_timer pause(co_await asio::this_coro::executor, cfg.retry_scan_interval);
+        co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
+        continue;
+      }
+      if (r.error().code == make_error_code(errc::ledger_integrity)) {
+        ledger_failed("record_bill_results", r.error());
+        co_return;
+      }
+      // One item does not fit (say, an operator acted on the charge meanwhile): apply them one
+      // by one so the others still land, and report the odd one.
+      for (std::size_t i = 0; i < results.size(); ++i) {
+        std::span<const ledger::bill_result> one(&results[i], 1);
+        auto single = co_await worker.run([&] { return store.record_bill_results(one, now_ts()); });
+        if (!single) {
+          log.error("ledger.transition_refused", {{"number", results[i].number}, {"error", single.error().to_string()}});
+          results[i].number.clear();  // not reported below as done
+        }
+      }
+      break;
+    }
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      if (r.number.empty()) continue;
+      const auto& c = batch[i].second;
+      switch (r.what) {
+        case ledger::bill_result::kind::billed:
+          ++summary.billed;
+          count("chargerecon_charges_billed_total", "Charges billed (reference committed)");
+          log.info("charge.billed", {{"number", r.number}, {"customer", c.customer}, {"amount", c.amount},
+                                     {"currency", c.currency}, {"reference", r.text}, {"replay", c.replay}});
+          break;
+        case ledger::bill_result::kind::held:
+          ++summary.held;
+          count("chargerecon_charges_held_total", "Charges billing refused permanently, held for a person");
+          log.error("charge.held", {{"number", r.number}, {"customer", c.customer}, {"status", c.status}, {"reason", r.text}});
+          break;
+        case ledger::bill_result::kind::failed:
+          log.warn("charge.bill_retry", {{"number", r.number}, {"next_try", ledger::format_timestamp(r.next_try)},
+                                         {"error", r.text}});
+          break;
+      }
+    }
+    ack_wake->notify();
+  }
+
   // --- acknowledger ----------------------------------------------------------------------------
   asio::awaitable<void> acknowledger() {
     co_await asio::this_coro::throw_if_cancelled(false);
     const auto cs = co_await asio::this_coro::cancellation_state;
-    while (!is_cancelled(cs) && !fatal) {
+    while (!is_cancelled(cs) && !(fatal && biller_done)) {
       auto batch = co_await next_ack_batch();
       if (!batch) {
         co_await ack_wake->wait_for(cfg.retry_scan_interval);
@@ -368,6 +484,29 @@ struct reconciler::impl {
         if (again && again->size() > batch->size()) batch = std::move(again);
       }
       co_await send_acks(std::move(*batch));
+    }
+    acknowledger_done = true;
+  }
+
+  // --- progress --------------------------------------------------------------------------------
+  // One engine.progress event every few seconds while something moves, so an operator watching
+  // the log (or the demo) sees the flow without a line per charge.
+  asio::awaitable<void> progress_reporter() {
+    co_await asio::this_coro::throw_if_cancelled(false);
+    const auto cs = co_await asio::this_coro::cancellation_state;
+    asio::steady_timer tick(co_await asio::this_coro::executor);
+    run_summary last;
+    while (!(biller_done && acknowledger_done) && !is_cancelled(cs)) {
+      tick.expires_after(std::chrono::seconds(2));
+      co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
+      const auto& s = summary;
+      if (s.charges_new == last.charges_new && s.billed == last.billed && s.acknowledged == last.acknowledged &&
+          s.held == last.held && s.dead == last.dead)
+        continue;
+      last = s;
+      log.info("engine.progress", {{"new_charges", s.charges_new}, {"billed", s.billed}, {"acknowledged", s.acknowledged},
+                                   {"held", s.held}, {"ack_refusals", s.ack_refusals}, {"dead", s.dead},
+                                   {"posts_in_flight", posts_in_flight.size()}});
     }
   }
 
@@ -500,17 +639,19 @@ asio::awaitable<result<run_summary>> reconciler::run(bool once) {
   d.list_gate.emplace(ex);
   d.ack_gate.emplace(ex);
   d.posts_drained.emplace(ex);
+  d.bill_committed.emplace(ex, asio::steady_timer::time_point::max());
   d.log.info("engine.started", {{"once", once}, {"page_size", d.cfg.page_size},
                                 {"billing_concurrency", d.cfg.billing_concurrency}, {"ack_batch_size", d.cfg.ack_batch_size}});
 
   // The three tasks end together: cancellation of run() reaches each of them.
-  auto [order, e1, e2, e3] =
-      co_await asio::experimental::make_parallel_group(asio::co_spawn(ex, d.poller(), asio::deferred),
-                                                       asio::co_spawn(ex, d.biller(), asio::deferred),
-                                                       asio::co_spawn(ex, d.acknowledger(), asio::deferred))
-          .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
-  (void)order;
-  for (const auto& e : {e1, e2, e3})
+  // std::get rather than a structured binding: GCC 12 corrupts structured bindings that live
+  // in a coroutine frame.
+  auto ended = co_await asio::experimental::make_parallel_group(
+                   asio::co_spawn(ex, d.poller(), asio::deferred), asio::co_spawn(ex, d.biller(), asio::deferred),
+                   asio::co_spawn(ex, d.acknowledger(), asio::deferred),
+                   asio::co_spawn(ex, d.progress_reporter(), asio::deferred))
+                   .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
+  for (const auto& e : {std::get<1>(ended), std::get<2>(ended), std::get<3>(ended), std::get<4>(ended)})
     if (e) d.log.error("engine.bug", {{"detail", "a task ended with an exception"}});
   d.log.info("engine.stopped", {{"passes", d.summary.passes}, {"new_charges", d.summary.charges_new},
                                 {"billed", d.summary.billed}, {"held", d.summary.held},

@@ -111,6 +111,15 @@ struct ack_summary {
   int dead = 0;      // refused for the max_attempts-th time
 };
 
+// One billing answer, for record_bill_results.
+struct bill_result {
+  enum class kind { billed, held, failed };
+  kind what = kind::billed;
+  std::string number;
+  std::string text;      // billed: the reference; held: the reason; failed: the error
+  timestamp next_try{};  // failed only
+};
+
 struct charge_filter {
   std::optional<charge_state> state;
   std::optional<std::string> customer;
@@ -159,6 +168,11 @@ class ledger {
   // billing -> held: billing refused it for good; `reason` is shown to the operator.
   virtual result<void> mark_held(std::string_view number, std::string_view reason, timestamp now) = 0;
 
+  // Several billing answers in one transaction (group commit: one fsync for all the posts that
+  // finished meanwhile), each exactly as mark_billed / mark_held / record_bill_failure would
+  // apply it. All or nothing: one refused item (a bad transition, a duplicate reference)
+  // rolls the whole call back, and the caller applies the items one by one instead.
+  virtual result<void> record_bill_results(std::span<const bill_result> results, timestamp now) = 0;
   // One acknowledge answer in one transaction: accepted charges -> acknowledged (again: no-op);
   // refused ones count an attempt and retry after backoff, or go dead at ack_max_attempts (a
   // refusal of an already acknowledged charge changes nothing: acknowledged is final).

@@ -226,6 +226,10 @@ struct sqlite_ledger::impl {
   std::unordered_map<const char*, sqlite::statement> statements;  // finalised before db closes
   std::mt19937_64 rng{std::random_device{}()};
 
+  void apply_bill_failure(std::string_view number, std::string_view error_text, timestamp next_try, timestamp now);
+  void apply_billed(std::string_view number, std::string_view reference, timestamp now);
+  void apply_held(std::string_view number, std::string_view reason, timestamp now);
+
   impl(sqlite_ledger_options o, obs::event_log l)
       : options(std::move(o)), log(std::move(l)), path_text(options.path.string()) {
     if (!options.policy.random01) {
@@ -623,54 +627,72 @@ result<void> sqlite_ledger::mark_billing(std::span<const std::string> numbers, t
   });
 }
 
+// The three billing answers, applied inside a write transaction (one charge each, or a batch).
+void sqlite_ledger::impl::apply_bill_failure(std::string_view number, std::string_view error_text, timestamp next_try,
+                                             timestamp now) {
+  auto r = must_find(number);
+  if (r.rec.state != charge_state::billing) refuse_state(r, "record_bill_failure");
+  r.rec.bill_attempts += 1;
+  r.rec.last_error = std::string(error_text);
+  r.rec.next_try = next_try;
+  r.rec.updated_at = now;
+  update(r);
+  add_event(now, number, engine_actor, "bill_failed", r.rec.state, r.rec.state, error_text,
+            {{"attempts", r.rec.bill_attempts}, {"next_try", format_timestamp(next_try)}});
+}
+
+void sqlite_ledger::impl::apply_billed(std::string_view number, std::string_view reference, timestamp now) {
+  if (reference.empty()) refuse(errc::invalid_argument, "mark_billed: empty billing reference for charge " + peer(number));
+  auto r = must_find(number);
+  if (r.rec.state == charge_state::billed && r.rec.billing_reference == reference) return;
+  if (r.rec.state != charge_state::billing) refuse_state(r, "mark_billed");
+  {
+    sqlite::use s(stmt(sql_charge_by_reference));
+    s->bind(1, reference);
+    if (s->step()) {
+      refuse(errc::ledger_duplicate_reference, "billing reference " + peer(reference) + " for charge " + peer(number) +
+                                                   " is already stored for charge " + peer(s->text(0)));
+    }
+  }
+  r.rec.billing_reference = std::string(reference);
+  r.rec.billed_at = now;
+  r.rec.next_try.reset();
+  r.rec.last_error.clear();
+  r.rec.ack_attempts = 0;
+  transition(r, charge_state::billed, now, engine_actor, "transition", "billed", {{"reference", reference}});
+}
+
+void sqlite_ledger::impl::apply_held(std::string_view number, std::string_view reason, timestamp now) {
+  auto r = must_find(number);
+  if (r.rec.state != charge_state::billing) refuse_state(r, "mark_held");
+  r.rec.bill_attempts += 1;
+  r.rec.last_error = std::string(reason);
+  r.rec.next_try.reset();
+  transition(r, charge_state::held, now, engine_actor, "transition", reason);
+}
+
 result<void> sqlite_ledger::record_bill_failure(std::string_view number, std::string_view error_text,
                                                 timestamp next_try, timestamp now) {
-  return impl_->write("record_bill_failure", [&] {
-    auto r = impl_->must_find(number);
-    if (r.rec.state != charge_state::billing) impl_->refuse_state(r, "record_bill_failure");
-    r.rec.bill_attempts += 1;
-    r.rec.last_error = std::string(error_text);
-    r.rec.next_try = next_try;
-    r.rec.updated_at = now;
-    impl_->update(r);
-    impl_->add_event(now, number, engine_actor, "bill_failed", r.rec.state, r.rec.state, error_text,
-                     {{"attempts", r.rec.bill_attempts}, {"next_try", format_timestamp(next_try)}});
-  });
+  return impl_->write("record_bill_failure", [&] { impl_->apply_bill_failure(number, error_text, next_try, now); });
 }
 
 result<void> sqlite_ledger::mark_billed(std::string_view number, std::string_view reference, timestamp now) {
-  return impl_->write("mark_billed", [&] {
-    if (reference.empty())
-      refuse(errc::invalid_argument, "mark_billed: empty billing reference for charge " + peer(number));
-    auto r = impl_->must_find(number);
-    if (r.rec.state == charge_state::billed && r.rec.billing_reference == reference) return;
-    if (r.rec.state != charge_state::billing) impl_->refuse_state(r, "mark_billed");
-    {
-      sqlite::use s(impl_->stmt(sql_charge_by_reference));
-      s->bind(1, reference);
-      if (s->step()) {
-        refuse(errc::ledger_duplicate_reference, "billing reference " + peer(reference) + " for charge " +
-                                                     peer(number) + " is already stored for charge " +
-                                                     peer(s->text(0)));
-      }
-    }
-    r.rec.billing_reference = std::string(reference);
-    r.rec.billed_at = now;
-    r.rec.next_try.reset();
-    r.rec.last_error.clear();
-    r.rec.ack_attempts = 0;
-    impl_->transition(r, charge_state::billed, now, engine_actor, "transition", "billed", {{"reference", reference}});
-  });
+  return impl_->write("mark_billed", [&] { impl_->apply_billed(number, reference, now); });
 }
 
 result<void> sqlite_ledger::mark_held(std::string_view number, std::string_view reason, timestamp now) {
-  return impl_->write("mark_held", [&] {
-    auto r = impl_->must_find(number);
-    if (r.rec.state != charge_state::billing) impl_->refuse_state(r, "mark_held");
-    r.rec.bill_attempts += 1;
-    r.rec.last_error = std::string(reason);
-    r.rec.next_try.reset();
-    impl_->transition(r, charge_state::held, now, engine_actor, "transition", reason);
+  return impl_->write("mark_held", [&] { impl_->apply_held(number, reason, now); });
+}
+
+result<void> sqlite_ledger::record_bill_results(std::span<const bill_result> results, timestamp now) {
+  return impl_->write("record_bill_results", [&] {
+    for (const auto& b : results) {
+      switch (b.what) {
+        case bill_result::kind::billed: impl_->apply_billed(b.number, b.text, now); break;
+        case bill_result::kind::held: impl_->apply_held(b.number, b.text, now); break;
+        case bill_result::kind::failed: impl_->apply_bill_failure(b.number, b.text, b.next_try, now); break;
+      }
+    }
   });
 }
 

@@ -61,6 +61,7 @@ class sqlite_ledger final : public ledger {
                                    timestamp now) override;
   result<void> mark_billed(std::string_view number, std::string_view reference, timestamp now) override;
   result<void> mark_held(std::string_view number, std::string_view reason, timestamp now) override;
+  result<void> record_bill_results(std::span<const bill_result> results, timestamp now) override;
   result<ack_summary> record_ack_result(const ack_report& report, timestamp now) override;
 
   result<std::vector<charge_record>> ready_to_bill(timestamp now, std::size_t limit, bool include_in_flight) override;

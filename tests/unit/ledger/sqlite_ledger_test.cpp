@@ -607,6 +607,38 @@ TEST_F(sqlite_ledger_test, a_transient_billing_failure_waits_for_its_next_try) {
   EXPECT_EQ(l->events("I1")->back().kind, "bill_failed");
 }
 
+TEST_F(sqlite_ledger_test, billing_answers_are_committed_together) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  record(*l, {charge("I1"), charge("I2"), charge("I3")});
+  ASSERT_TRUE(l->mark_billing(std::vector<std::string>{"I1", "I2", "I3"}, t0));
+  const std::vector<bill_result> answers{{bill_result::kind::billed, "I1", "B-1", {}},
+                                         {bill_result::kind::held, "I2", "customer unknown", {}},
+                                         {bill_result::kind::failed, "I3", "HTTP 503", t0 + seconds(9)}};
+  ASSERT_TRUE(l->record_bill_results(answers, t0));
+  EXPECT_EQ(state_of(*l, "I1"), billed);
+  EXPECT_EQ(l->get("I1")->billing_reference, "B-1");
+  EXPECT_EQ(state_of(*l, "I2"), held);
+  EXPECT_EQ(l->get("I2")->last_error, "customer unknown");
+  EXPECT_EQ(state_of(*l, "I3"), billing);
+  EXPECT_EQ(l->get("I3")->next_try, t0 + seconds(9));
+}
+
+TEST_F(sqlite_ledger_test, billing_answers_together_are_all_or_nothing) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  record(*l, {charge("I1"), charge("I2")});
+  ASSERT_TRUE(l->mark_billing(std::vector<std::string>{"I1"}, t0));
+  // I2 was never handed to billing: the whole batch is refused and I1 stays billing.
+  const std::vector<bill_result> answers{{bill_result::kind::billed, "I1", "B-1", {}},
+                                         {bill_result::kind::billed, "I2", "B-2", {}}};
+  const auto r = l->record_bill_results(answers, t0);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, make_error_code(errc::ledger_bad_transition));
+  EXPECT_EQ(state_of(*l, "I1"), billing);
+  EXPECT_EQ(l->get("I1")->billing_reference, std::nullopt);
+}
+
 TEST_F(sqlite_ledger_test, a_billing_reference_belongs_to_one_charge) {
   auto l = open_ok();
   ASSERT_TRUE(l);
