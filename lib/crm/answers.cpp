@@ -12,31 +12,37 @@ namespace od = simdjson::ondemand;
 
 std::string_view to_wire(charge_status s) {
   switch (s) {
-    case charge_status::pending: return "PENDING";
-    case charge_status::approved: return "APPROVED";
-    case charge_status::declined: return "DECLINED";
-    case charge_status::bad_request: return "BAD_REQUEST";
-    case charge_status::rejected: return "REJECTED";
+    case charge_status::pending:
+      return "PENDING";
+    case charge_status::approved:
+      return "APPROVED";
+    case charge_status::declined:
+      return "DECLINED";
+    case charge_status::bad_request:
+      return "BAD_REQUEST";
+    case charge_status::rejected:
+      return "REJECTED";
   }
   return "PENDING";
 }
 
 std::optional<charge_status> parse_charge_status(std::string_view wire) {
-  for (auto s : {charge_status::pending, charge_status::approved, charge_status::declined,
-                 charge_status::bad_request, charge_status::rejected})
+  for (auto s : {charge_status::pending, charge_status::approved, charge_status::declined, charge_status::bad_request,
+                 charge_status::rejected})
     if (to_wire(s) == wire) return s;
   return std::nullopt;
 }
 
-std::string_view to_wire(list_status s) {
-  return s == list_status::processed ? "PROCESSED" : "NOT_PROCESSED";
-}
+std::string_view to_wire(list_status s) { return s == list_status::processed ? "PROCESSED" : "NOT_PROCESSED"; }
 
 std::string_view to_wire(life_cycle_state s) {
   switch (s) {
-    case life_cycle_state::effective: return "EFFECTIVE";
-    case life_cycle_state::not_effective: return "NOT_EFFECTIVE";
-    case life_cycle_state::cancelled: return "CANCELLED";
+    case life_cycle_state::effective:
+      return "EFFECTIVE";
+    case life_cycle_state::not_effective:
+      return "NOT_EFFECTIVE";
+    case life_cycle_state::cancelled:
+      return "CANCELLED";
   }
   return "EFFECTIVE";
 }
@@ -49,11 +55,16 @@ std::optional<life_cycle_state> parse_life_cycle_state(std::string_view wire) {
 
 std::string_view to_wire(channel c) {
   switch (c) {
-    case channel::web: return "WEB";
-    case channel::store: return "STORE";
-    case channel::mobile: return "MOBILE";
-    case channel::broadband: return "BROADBAND";
-    case channel::other: return "OTHER";
+    case channel::web:
+      return "WEB";
+    case channel::store:
+      return "STORE";
+    case channel::mobile:
+      return "MOBILE";
+    case channel::broadband:
+      return "BROADBAND";
+    case channel::other:
+      return "OTHER";
   }
   return "OTHER";
 }
@@ -63,7 +74,8 @@ bool is_json_number(std::string_view t) {
   const auto digit = [&](std::size_t k) { return k < t.size() && t[k] >= '0' && t[k] <= '9'; };
   if (i < t.size() && t[i] == '-') ++i;
   if (!digit(i)) return false;
-  if (t[i] == '0') ++i;
+  if (t[i] == '0')
+    ++i;
   else
     while (digit(i)) ++i;
   if (i < t.size() && t[i] == '.') {
@@ -113,12 +125,18 @@ struct reader {
 
 std::string_view type_name(od::json_type t) {
   switch (t) {
-    case od::json_type::array: return "array";
-    case od::json_type::object: return "object";
-    case od::json_type::number: return "number";
-    case od::json_type::string: return "string";
-    case od::json_type::boolean: return "boolean";
-    case od::json_type::null: return "null";
+    case od::json_type::array:
+      return "array";
+    case od::json_type::object:
+      return "object";
+    case od::json_type::number:
+      return "number";
+    case od::json_type::string:
+      return "string";
+    case od::json_type::boolean:
+      return "boolean";
+    case od::json_type::null:
+      return "null";
   }
   return "unknown";
 }
@@ -140,9 +158,7 @@ std::string join(std::string_view a, std::string_view b) {
   return s;
 }
 
-std::string index_path(std::string_view a, std::size_t i) {
-  return std::string(a) + "[" + std::to_string(i) + "]";
-}
+std::string index_path(std::string_view a, std::size_t i) { return std::string(a) + "[" + std::to_string(i) + "]"; }
 
 result<od::json_type> type_of(const reader& r, od::value& v, std::string_view path) {
   od::json_type t{};
@@ -232,8 +248,7 @@ result<void> for_each_field(const reader& r, od::object& o, std::string_view pat
     std::string_view key_view;
     if (auto e = f.unescaped_key().get(key_view)) return r.json(path, e);
     std::string key(key_view);
-    if (std::find(seen.begin(), seen.end(), key) != seen.end())
-      return r.bad(join(path, key), "duplicate field");
+    if (std::find(seen.begin(), seen.end(), key) != seen.end()) return r.bad(join(path, key), "duplicate field");
     seen.push_back(key);
     od::value v = f.value();
     if (auto res = on_field(key, v); !res) return res.error();
@@ -541,8 +556,10 @@ result<void> find_signup_in_object(const reader& r, od::object& o, const std::st
     auto s = read_string(r, fv, p);
     if (!s) return s.error();
     if (s->empty()) return {};
-    if (contains(k, "token") && !out.token) out.token = std::move(*s);
-    else if (contains(k, "url") && !out.url) out.url = std::move(*s);
+    if (contains(k, "token") && !out.token)
+      out.token = std::move(*s);
+    else if (contains(k, "url") && !out.url)
+      out.url = std::move(*s);
     return {};
   });
 }
@@ -700,15 +717,18 @@ result<std::vector<promotion>> parse_list_promotions(std::string_view body) {
           has_code = true;
           return {};
         }
-        std::optional<std::string>* text_target = key == "name" ? &p.name : key == "description" ? &p.description : nullptr;
+        std::optional<std::string>* text_target = key == "name"          ? &p.name
+                                                  : key == "description" ? &p.description
+                                                                         : nullptr;
         if (text_target) {
           auto s = read_nullable_string(r, v, fp);
           if (!s) return s.error();
           *text_target = std::move(*s);
           return {};
         }
-        std::optional<std::string>* date_target =
-            key == "effective_from" ? &p.effective_from : key == "expires_on" ? &p.expires_on : nullptr;
+        std::optional<std::string>* date_target = key == "effective_from" ? &p.effective_from
+                                                  : key == "expires_on"   ? &p.expires_on
+                                                                          : nullptr;
         if (date_target) {
           auto s = read_date(r, v, fp);
           if (!s) return s.error();

@@ -13,12 +13,12 @@
 // Unknown fields are ignored. A null date is nullopt; a missing failed_*_set means none failed.
 // Numbers are kept as their exact JSON token text, never converted to double.
 
-#include "common/error.hpp"
-#include "crm/types.hpp"
-
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.hpp"
+#include "crm/types.hpp"
 
 namespace chargerecon::crm {
 

@@ -1,17 +1,16 @@
 #include "crm/client.hpp"
 
-#include "crm/answers.hpp"
-#include "crm/jwt.hpp"
-
 #include <boost/asio/error.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <optional>
 #include <random>
 #include <variant>
+
+#include "crm/answers.hpp"
+#include "crm/jwt.hpp"
 
 namespace chargerecon::crm {
 
@@ -106,9 +105,7 @@ struct client::impl {
     }
   }
 
-  bool token_fresh() const {
-    return token && !token_needs_refresh(hooks.now(), token_expiry, config.refresh_margin);
-  }
+  bool token_fresh() const { return token && !token_needs_refresh(hooks.now(), token_expiry, config.refresh_margin); }
 
   // One login exchange, behind the refusal backoff.
   asio::awaitable<outcome<std::string>> login_once() {
@@ -122,7 +119,8 @@ struct client::impl {
                                        {"consecutive_refusals", login_refusals},
                                        {"delay_ms", static_cast<std::int64_t>(wait.count())}});
         if (auto ec = co_await hooks.sleep(wait))
-          co_return outcome<std::string>::failed(failure_class::permanent, error{ec, std::string(method_name) + ": cancelled"}, true);
+          co_return outcome<std::string>::failed(failure_class::permanent,
+                                                 error{ec, std::string(method_name) + ": cancelled"}, true);
       }
     }
     auto req = build_login(creds);
@@ -249,13 +247,13 @@ struct client::impl {
         refresh_reason = "auth_failure";
         st.relogged_in = true;
         co_return std::nullopt;
-      case retry_action::give_up: break;
+      case retry_action::give_up:
+        break;
     }
     auto final = final_error(method_name, st, cls, err);
-    log.error("crm.call_failed", {{"method", method_name},
-                                  {"attempts", st.attempt},
-                                  {"failure", to_string(cls)},
-                                  {"error", final.to_string()}});
+    log.error(
+        "crm.call_failed",
+        {{"method", method_name}, {"attempts", st.attempt}, {"failure", to_string(cls)}, {"error", final.to_string()}});
     co_return std::optional<error>(std::move(final));
   }
 
@@ -270,6 +268,8 @@ struct client::impl {
     for (;;) {
       outcome<T> o;
       auto tok = co_await ensure_token();
+      // A failed login means the call itself never left: even a non-idempotent call may go on.
+      st.idempotent = idempotent || !tok.value;
       if (!tok.value) {
         o = outcome<T>::failed(tok.cls, std::move(tok.err), tok.final);
       } else {
@@ -283,7 +283,8 @@ struct client::impl {
           o = judge<T>(method_name, *resp, parse);
       }
       if (o.value) co_return std::move(*o.value);
-      if (auto end = co_await after_failure(method_name, st, o.cls, std::move(o.err), o.final)) co_return std::move(*end);
+      if (auto end = co_await after_failure(method_name, st, o.cls, std::move(o.err), o.final))
+        co_return std::move(*end);
     }
   }
 
@@ -294,7 +295,8 @@ struct client::impl {
     for (;;) {
       auto o = co_await login_once();
       if (o.value) co_return result<void>{};
-      if (auto end = co_await after_failure(method_name, st, o.cls, std::move(o.err), o.final)) co_return std::move(*end);
+      if (auto end = co_await after_failure(method_name, st, o.cls, std::move(o.err), o.final))
+        co_return std::move(*end);
     }
   }
 
@@ -304,8 +306,7 @@ struct client::impl {
     device_result merged;
     for (auto slice : split_devices(esns)) {
       auto r = co_await call<device_result>(
-          method_name, true,
-          [&](std::string_view tok) { return build_devices(method_name, tok, group, slice); },
+          method_name, true, [&](std::string_view tok) { return build_devices(method_name, tok, group, slice); },
           [&](std::string_view body) { return parse_devices(body, method_name); });
       if (!r) co_return r.error();
       merged.failed_esns.insert(merged.failed_esns.end(), r->failed_esns.begin(), r->failed_esns.end());
@@ -324,7 +325,8 @@ bool client::has_fresh_token() const { return impl_->token_fresh(); }
 asio::awaitable<result<void>> client::login() { co_return co_await impl_->login(); }
 
 asio::awaitable<result<charges_page>> client::list_charges(list_status status, std::size_t offset,
-                                                           unsigned number_of_results, std::vector<std::string> fields) {
+                                                           unsigned number_of_results,
+                                                           std::vector<std::string> fields) {
   const list_charges_params params{status, offset, number_of_results, std::move(fields)};
   co_return co_await impl_->call<charges_page>(
       method::list_charges, true, [&](std::string_view tok) { return build_list_charges(tok, params); },
@@ -352,8 +354,7 @@ asio::awaitable<result<std::vector<subscription>>> client::show_subscription(sub
 
 asio::awaitable<result<subscription_signup>> client::create_subscription(subscription_create_request request) {
   co_return co_await impl_->call<subscription_signup>(
-      method::create_subscription, false,
-      [&](std::string_view tok) { return build_create_subscription(tok, request); },
+      method::create_subscription, false, [&](std::string_view tok) { return build_create_subscription(tok, request); },
       [](std::string_view body) { return parse_create_subscription(body); });
 }
 

@@ -32,21 +32,20 @@
 // that only costs a request. Arguments are moved into the coroutine frame: only the client
 // itself must outlive the co_await.
 
+#include <boost/asio/awaitable.hpp>
+#include <boost/system/error_code.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
 #include "common/error.hpp"
 #include "crm/requests.hpp"
 #include "crm/retry_policy.hpp"
 #include "crm/types.hpp"
 #include "http/message.hpp"
 #include "observability/event_log.hpp"
-
-#include <boost/asio/awaitable.hpp>
-#include <boost/system/error_code.hpp>
-
-#include <chrono>
-#include <functional>
-#include <memory>
-#include <string>
-#include <vector>
 
 namespace chargerecon::crm {
 

@@ -1,16 +1,15 @@
 #include "crm/requests.hpp"
 
-#include "crm/jwt.hpp"
-
+#include <algorithm>
 #include <boost/json/array.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
 #include <boost/url/rfc/unreserved_chars.hpp>
 #include <boost/url/url.hpp>
-
-#include <algorithm>
 #include <initializer_list>
+
+#include "crm/jwt.hpp"
 
 namespace chargerecon::crm {
 namespace {
@@ -80,20 +79,28 @@ bool valid_type(std::string_view v, std::initializer_list<std::string_view> base
 
 std::string_view key_name(country_identifier::by b) {
   switch (b) {
-    case country_identifier::by::id: return "id";
-    case country_identifier::by::name: return "name";
-    case country_identifier::by::alternative_code: return "alternative_code";
-    case country_identifier::by::two_character_code: return "two_character_code";
-    case country_identifier::by::three_character_code: return "three_character_code";
+    case country_identifier::by::id:
+      return "id";
+    case country_identifier::by::name:
+      return "name";
+    case country_identifier::by::alternative_code:
+      return "alternative_code";
+    case country_identifier::by::two_character_code:
+      return "two_character_code";
+    case country_identifier::by::three_character_code:
+      return "three_character_code";
   }
   return "id";
 }
 
 std::string_view key_name(group_identifier::by b) {
   switch (b) {
-    case group_identifier::by::id: return "id";
-    case group_identifier::by::name: return "name";
-    case group_identifier::by::alternative_code: return "alternative_code";
+    case group_identifier::by::id:
+      return "id";
+    case group_identifier::by::name:
+      return "name";
+    case group_identifier::by::alternative_code:
+      return "alternative_code";
   }
   return "id";
 }
@@ -155,14 +162,14 @@ result<http::request> build_list_charges(std::string_view token, const list_char
 result<http::request> build_acknowledge(std::string_view token, std::span<const ack_item> items) {
   if (items.empty()) return invalid(method::acknowledge, "acknowledged_charges_set is empty");
   if (items.size() > max_ack_items)
-    return over_limit(method::acknowledge, std::to_string(items.size()) + " items over the limit of " +
-                                               std::to_string(max_ack_items));
+    return over_limit(method::acknowledge,
+                      std::to_string(items.size()) + " items over the limit of " + std::to_string(max_ack_items));
   boost::json::array set;
   for (const auto& item : items) {
     if (item.number.empty()) return invalid(method::acknowledge, "an item has an empty number");
     if (item.customer.empty())
-      return invalid(method::acknowledge, "item " + quote_peer_text(item.number, 60) +
-                                              " has an empty billing_system_customer_identifier");
+      return invalid(method::acknowledge,
+                     "item " + quote_peer_text(item.number, 60) + " has an empty billing_system_customer_identifier");
     boost::json::object o;
     o["number"] = item.number;
     o["billing_system_customer_identifier"] = item.customer;
@@ -215,7 +222,8 @@ result<http::request> build_create_subscription(std::string_view token, const su
   if (req.address) {
     const auto& a = *req.address;
     if (!valid_type(a.type, {"HOME", "BUSINESS", "POBOX"}))
-      return invalid(m, "customer_address.type " + quote_peer_text(a.type, 40) + " is not HOME, BUSINESS, POBOX or CUSTOM1..5");
+      return invalid(
+          m, "customer_address.type " + quote_peer_text(a.type, 40) + " is not HOME, BUSINESS, POBOX or CUSTOM1..5");
     boost::json::object o;
     o["type"] = a.type;
     put_optional(o, "street_name", a.street_name);
@@ -234,7 +242,8 @@ result<http::request> build_create_subscription(std::string_view token, const su
     const auto& e = *req.email;
     if (e.email_address.empty()) return invalid(m, "customer_email.email_address is empty");
     if (e.type && !valid_type(*e.type, {"PERSONAL", "BUSINESS"}))
-      return invalid(m, "customer_email.type " + quote_peer_text(*e.type, 40) + " is not PERSONAL, BUSINESS or CUSTOM1..5");
+      return invalid(
+          m, "customer_email.type " + quote_peer_text(*e.type, 40) + " is not PERSONAL, BUSINESS or CUSTOM1..5");
     boost::json::object o;
     put_optional(o, "type", e.type);
     o["email_address"] = e.email_address;
@@ -245,7 +254,8 @@ result<http::request> build_create_subscription(std::string_view token, const su
     const auto& p = *req.phone;
     if (p.number.empty()) return invalid(m, "customer_phone.number is empty");
     if (p.type && !valid_type(*p.type, {"LANDLINE", "MOBILE", "FAX"}))
-      return invalid(m, "customer_phone.type " + quote_peer_text(*p.type, 40) + " is not LANDLINE, MOBILE, FAX or CUSTOM1..5");
+      return invalid(
+          m, "customer_phone.type " + quote_peer_text(*p.type, 40) + " is not LANDLINE, MOBILE, FAX or CUSTOM1..5");
     boost::json::object o;
     put_optional(o, "type", p.type);
     o["number"] = p.number;
@@ -257,7 +267,8 @@ result<http::request> build_create_subscription(std::string_view token, const su
   return post_json(m, body);
 }
 
-result<http::request> build_suspension(std::string_view method_name, std::string_view token, std::string_view customer) {
+result<http::request> build_suspension(std::string_view method_name, std::string_view token,
+                                       std::string_view customer) {
   if (customer.empty()) return invalid(method_name, "billing_system_customer_identifier is empty");
   boost::json::object body;
   body["token"] = token;

@@ -12,15 +12,15 @@
 //   create           validity_duration 1..86400 -> over: crm_limit_exceeded, 0 or less: invalid_argument
 // Missing mandatory values (empty customer, empty item number, ...) are errc::invalid_argument.
 
-#include "common/error.hpp"
-#include "crm/types.hpp"
-#include "http/message.hpp"
-
 #include <cstddef>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/error.hpp"
+#include "crm/types.hpp"
+#include "http/message.hpp"
 
 namespace chargerecon::crm {
 

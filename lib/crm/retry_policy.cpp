@@ -6,13 +6,20 @@ namespace chargerecon::crm {
 
 std::string_view to_string(failure_class c) {
   switch (c) {
-    case failure_class::not_sent: return "not_sent";
-    case failure_class::transport: return "transport";
-    case failure_class::http_transient: return "http_transient";
-    case failure_class::malformed: return "malformed";
-    case failure_class::status_not_ok: return "status_not_ok";
-    case failure_class::token: return "token";
-    case failure_class::permanent: return "permanent";
+    case failure_class::not_sent:
+      return "not_sent";
+    case failure_class::transport:
+      return "transport";
+    case failure_class::http_transient:
+      return "http_transient";
+    case failure_class::malformed:
+      return "malformed";
+    case failure_class::status_not_ok:
+      return "status_not_ok";
+    case failure_class::token:
+      return "token";
+    case failure_class::permanent:
+      return "permanent";
   }
   return "unknown";
 }
@@ -30,7 +37,8 @@ std::chrono::milliseconds doubled(std::chrono::milliseconds initial, std::chrono
 std::chrono::milliseconds backoff_delay(const retry_config& config, unsigned attempt, double random01) {
   const auto ceiling = doubled(config.backoff_initial, config.backoff_max, std::max(attempt, 1u));
   const double r = std::clamp(random01, 0.0, 1.0);
-  return std::chrono::milliseconds(static_cast<std::chrono::milliseconds::rep>(static_cast<double>(ceiling.count()) * r));
+  return std::chrono::milliseconds(
+      static_cast<std::chrono::milliseconds::rep>(static_cast<double>(ceiling.count()) * r));
 }
 
 retry_decision decide_retry(const retry_config& config, const attempt_state& state, failure_class failure,

@@ -37,9 +37,9 @@ struct retry_decision {
 };
 
 struct attempt_state {
-  unsigned attempt = 1;        // the attempt that just failed, 1-based
-  bool relogged_in = false;    // this call already logged in again after a token failure
-  bool idempotent = true;      // false: repeat only what provably never reached CRM.COM
+  unsigned attempt = 1;      // the attempt that just failed, 1-based
+  bool relogged_in = false;  // this call already logged in again after a token failure
+  bool idempotent = true;    // false: repeat only what provably never reached CRM.COM
 };
 
 // Exponential backoff with full jitter: uniform in [0, min(max, initial * 2^(attempt-1))].

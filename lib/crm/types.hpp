@@ -64,9 +64,9 @@ struct charge {
 // record it for a person AND keep the offset rule right (the element still occupies a slot
 // in CRM.COM's list until someone acknowledges it).
 struct malformed_charge {
-  std::size_t index = 0;              // position in data.charges_set
-  std::string raw_json;               // the element as received, quoted and truncated (quote_peer_text)
-  std::string diagnostic;             // "netflix/charges/list: data.charges_set[3].amount: expected a number, got string"
+  std::size_t index = 0;   // position in data.charges_set
+  std::string raw_json;    // the element as received, quoted and truncated (quote_peer_text)
+  std::string diagnostic;  // "netflix/charges/list: data.charges_set[3].amount: expected a number, got string"
   std::optional<std::string> number;  // the charge number when it could still be read
 };
 
@@ -80,7 +80,7 @@ struct charges_page {
 // One item of charges/acknowledge.
 struct ack_item {
   std::string number;
-  std::string customer;  // billing_system_customer_identifier
+  std::string customer;                         // billing_system_customer_identifier
   std::optional<std::string> reference_number;  // the billing reference; unique per operator
 };
 
@@ -108,10 +108,10 @@ std::optional<life_cycle_state> parse_life_cycle_state(std::string_view wire);
 
 struct subscription {
   std::string subscription_number;
-  std::optional<std::string> netflix_state;  // wire name "netflix_sate" (sic)
+  std::optional<std::string> netflix_state;         // wire name "netflix_sate" (sic)
   std::optional<crm::life_cycle_state> life_cycle;  // wire name "life_cycle_state"
-  std::optional<std::string> promotions_set;  // raw JSON text, shapes undocumented
-  std::optional<std::string> prices_set;      // raw JSON text (objects with FormattedPrice, ...)
+  std::optional<std::string> promotions_set;        // raw JSON text, shapes undocumented
+  std::optional<std::string> prices_set;            // raw JSON text (objects with FormattedPrice, ...)
 };
 
 // Which customer subscriptions/show looks up.

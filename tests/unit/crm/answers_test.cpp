@@ -44,14 +44,20 @@ std::string charge_with(const std::string& field, const std::string& value) {
   for (; end < c.size(); ++end) {
     const char ch = c[end];
     if (in_string) {
-      if (ch == '\\') ++end;
-      else if (ch == '"') in_string = false;
+      if (ch == '\\')
+        ++end;
+      else if (ch == '"')
+        in_string = false;
       continue;
     }
-    if (ch == '"') in_string = true;
-    else if (ch == '{' || ch == '[') ++depth;
-    else if ((ch == '}' || ch == ']') && depth-- == 0) break;
-    else if (ch == ',' && depth == 0) break;
+    if (ch == '"')
+      in_string = true;
+    else if (ch == '{' || ch == '[')
+      ++depth;
+    else if ((ch == '}' || ch == ']') && depth-- == 0)
+      break;
+    else if (ch == ',' && depth == 0)
+      break;
   }
   if (value.empty()) {
     // Remove "key":value and one adjacent comma.
@@ -176,7 +182,8 @@ TEST(crm_answers, each_charge_field_of_the_wrong_type_is_reported_with_its_path)
       {"charge_status", "null", "charge_status: expected a string, got null"},
       {"charge_status", R"("PAID")", R"(charge_status: unknown value PAID)"},
       {"paid_through_date", "20260101", "paid_through_date: expected a date string or null, got number"},
-      {"paid_through_date", R"("2026-01-01")", "paid_through_date: expected a date YYYY-MM-DDTHH:MM:SS, got 2026-01-01"},
+      {"paid_through_date", R"("2026-01-01")",
+       "paid_through_date: expected a date YYYY-MM-DDTHH:MM:SS, got 2026-01-01"},
       {"received_on", R"("2026-13-01T00:00:00")",
        "received_on: expected a date YYYY-MM-DDTHH:MM:SS, got 2026-13-01T00:00:00"},
       {"received_on", R"("2026-01-01T00:00:00Z")",
@@ -229,7 +236,8 @@ TEST(crm_answers, elements_that_are_not_objects_or_repeat_a_field_are_reported) 
 TEST(crm_answers, envelope_and_list_shape_errors_fail_the_whole_answer) {
   expect_malformed(parse_list_charges(ok_answer("[]")), "netflix/charges/list: data: expected an object, got array");
   expect_malformed(parse_list_charges(ok_answer("null")), "netflix/charges/list: data: expected an object, got null");
-  expect_malformed(parse_list_charges(ok_answer(R"("x")")), "netflix/charges/list: data: expected an object, got string");
+  expect_malformed(parse_list_charges(ok_answer(R"("x")")),
+                   "netflix/charges/list: data: expected an object, got string");
   expect_malformed(parse_list_charges(ok_answer(R"({"charges_set":{}})")),
                    "netflix/charges/list: data.charges_set: expected an array, got object");
   expect_malformed(parse_list_charges(ok_answer(R"({"charges_set":null})")),
@@ -245,9 +253,11 @@ TEST(crm_answers, envelope_and_list_shape_errors_fail_the_whole_answer) {
                    "netflix/charges/list: status.message: expected a string or null, got number");
   expect_malformed(parse_list_charges(R"({"data":{"charges_set":[]},"status":"OK"})"),
                    "netflix/charges/list: status: expected an object, got string");
-  expect_malformed(parse_list_charges(R"([{"data":{}}])"), "netflix/charges/list: answer: expected an object, got array");
-  expect_malformed(parse_list_charges(R"({"data":{"charges_set":[]},"data":{"charges_set":[]},"status":{"code":"OK"}})"),
-                   "netflix/charges/list: data: duplicate field");
+  expect_malformed(parse_list_charges(R"([{"data":{}}])"),
+                   "netflix/charges/list: answer: expected an object, got array");
+  expect_malformed(
+      parse_list_charges(R"({"data":{"charges_set":[]},"data":{"charges_set":[]},"status":{"code":"OK"}})"),
+      "netflix/charges/list: data: duplicate field");
   expect_malformed(parse_list_charges(R"({"data":{"charges_set":[],"charges_set":[]},"status":{"code":"OK"}})"),
                    "netflix/charges/list: data.charges_set: duplicate field");
   expect_malformed(parse_list_charges(page("") + R"({"data":{}})"),
@@ -285,7 +295,8 @@ TEST(crm_answers, deeply_nested_garbage_is_malformed_not_a_crash) {
   EXPECT_EQ(element->entries, 2u);
   EXPECT_EQ(element->charges.size(), 1u);
   ASSERT_EQ(element->malformed.size(), 1u);
-  EXPECT_EQ(element->malformed[0].diagnostic, "netflix/charges/list: data.charges_set[1]: expected an object, got array");
+  EXPECT_EQ(element->malformed[0].diagnostic,
+            "netflix/charges/list: data.charges_set[1]: expected an object, got array");
   // Balanced but deep in a field we do not read: ignored like any unknown field.
   auto unknown = parse_list_charges(ok_answer(R"({"junk":)" + deep_open + deep_close + R"(,"charges_set":[]})"));
   ASSERT_TRUE(unknown) << unknown.error().to_string();
@@ -301,7 +312,8 @@ TEST(crm_answers, deeply_nested_garbage_is_malformed_not_a_crash) {
 }
 
 TEST(crm_answers, status_other_than_ok_carries_the_quoted_message) {
-  auto r = parse_list_charges(R"({"data":null,"status":{"code":"ERROR","description":"d","message":"No \u0007 way\n"}})");
+  auto r =
+      parse_list_charges(R"({"data":null,"status":{"code":"ERROR","description":"d","message":"No \u0007 way\n"}})");
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::crm_status_not_ok);
   EXPECT_EQ(r.error().diagnostic, "netflix/charges/list: status.code ERROR: No \\x07 way\\x0A");
@@ -334,8 +346,9 @@ TEST(crm_answers, acknowledge_refusals) {
   auto bad = parse_acknowledge(ok_answer(R"({"failed_charges_set":[{"number":"I1","error_code":5}]})"));
   ASSERT_FALSE(bad);
   EXPECT_EQ(bad.error().code, errc::malformed_answer);
-  EXPECT_EQ(bad.error().diagnostic,
-            "netflix/charges/acknowledge: data.failed_charges_set[0].error_code: expected a string or null, got number");
+  EXPECT_EQ(
+      bad.error().diagnostic,
+      "netflix/charges/acknowledge: data.failed_charges_set[0].error_code: expected a string or null, got number");
   auto no_number = parse_acknowledge(ok_answer(R"({"failed_charges_set":[{"error_code":"X"}]})"));
   ASSERT_FALSE(no_number);
   EXPECT_EQ(no_number.error().diagnostic, "netflix/charges/acknowledge: data.failed_charges_set[0].number: missing");
@@ -381,9 +394,8 @@ TEST(crm_answers, promotions) {
 }
 
 TEST(crm_answers, subscriptions_in_either_shape) {
-  const std::string sub =
-      R"({"subscription_number":"S-17","netflix_sate":"ACTIVE","life_cycle_state":"EFFECTIVE",)"
-      R"("promotions_set":[{"code":"NFX-3M"}],"prices_set":[{"FormattedPrice":"EUR 12.99"}]})";
+  const std::string sub = R"({"subscription_number":"S-17","netflix_sate":"ACTIVE","life_cycle_state":"EFFECTIVE",)"
+                          R"("promotions_set":[{"code":"NFX-3M"}],"prices_set":[{"FormattedPrice":"EUR 12.99"}]})";
   auto arr = parse_show_subscription(ok_answer("[" + sub + "]"));
   ASSERT_TRUE(arr) << arr.error().to_string();
   ASSERT_EQ(arr->size(), 1u);
@@ -414,7 +426,8 @@ TEST(crm_answers, signup_token_and_url_are_read_leniently) {
   ASSERT_TRUE(both) << both.error().to_string();
   EXPECT_EQ(both->token, "nt-1");
   EXPECT_EQ(both->url, "https://signup.example/x?t=nt-1");
-  EXPECT_EQ(both->raw_data, R"({"netflix_token":"nt-1","expires_in":3600,"signup_url":"https://signup.example/x?t=nt-1"})");
+  EXPECT_EQ(both->raw_data,
+            R"({"netflix_token":"nt-1","expires_in":3600,"signup_url":"https://signup.example/x?t=nt-1"})");
 
   auto nested = parse_create_subscription(ok_answer(R"({"result":{"Token":"nt-2"}})"));
   ASSERT_TRUE(nested);
@@ -434,7 +447,8 @@ TEST(crm_answers, signup_token_and_url_are_read_leniently) {
 
 TEST(crm_answers, empty_and_device_answers) {
   EXPECT_TRUE(parse_empty_answer(ok_answer("{}"), method::suspend));
-  auto refused = parse_empty_answer(R"({"data":{},"status":{"code":"ERROR","message":"no subscription"}})", method::unsuspend);
+  auto refused =
+      parse_empty_answer(R"({"data":{},"status":{"code":"ERROR","message":"no subscription"}})", method::unsuspend);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, errc::crm_status_not_ok);
   EXPECT_EQ(refused.error().diagnostic, "netflix/subscriptions/unsuspend: status.code ERROR: no subscription");
@@ -468,7 +482,8 @@ TEST(crm_answers, failed_answers_are_classified_by_token_or_not) {
 
 TEST(crm_answers, number_and_date_grammar) {
   for (auto ok : {"0", "-0", "-0.00", "1e3", "1E-7", "12.5e+10", "1234567.89"}) EXPECT_TRUE(is_json_number(ok)) << ok;
-  for (auto bad : {"", "-", "01", "1.", ".5", "1e", "+1", "1.2.3", "0x10", "NaN", "1 "}) EXPECT_FALSE(is_json_number(bad)) << bad;
+  for (auto bad : {"", "-", "01", "1.", ".5", "1e", "+1", "1.2.3", "0x10", "NaN", "1 "})
+    EXPECT_FALSE(is_json_number(bad)) << bad;
   EXPECT_TRUE(is_crm_date("2026-02-28T23:59:59"));
   for (auto bad : {"2026-02-28", "2026-02-28 23:59:59", "2026-00-01T00:00:00", "2026-01-32T00:00:00",
                    "2026-01-01T24:00:00", "2026-01-01T00:60:00", "2026-01-01T00:00:00.000", "２026-01-01T00:00:00"})

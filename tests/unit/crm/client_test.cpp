@@ -1,6 +1,8 @@
 #include "crm/client.hpp"
 
-#include "crm/jwt.hpp"
+#include <gtest/gtest.h>
+#include <spdlog/sinks/ostream_sink.h>
+#include <spdlog/spdlog.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -9,13 +11,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/json/parse.hpp>
 #include <boost/url/parse.hpp>
-#include <gtest/gtest.h>
-#include <spdlog/sinks/ostream_sink.h>
-#include <spdlog/spdlog.h>
-
 #include <deque>
 #include <optional>
 #include <sstream>
+
+#include "crm/jwt.hpp"
 
 namespace chargerecon::crm {
 namespace {
@@ -28,9 +28,9 @@ std::string ok(const std::string& data) {
   return R"({"data":)" + data + R"(,"status":{"code":"OK","description":"","message":""}})";
 }
 std::string login_ok(const std::string& token) { return ok(R"({"token":")" + token + R"("})"); }
-const std::string one_charge_page = ok(
-    R"({"charges_set":[{"number":"I1","billing_system_customer_identifier":"C1","amount":9.99,"currency":"EUR",)"
-    R"("charge_status":"APPROVED","received_on":"2026-11-27T05:00:00"}]})");
+const std::string one_charge_page =
+    ok(R"({"charges_set":[{"number":"I1","billing_system_customer_identifier":"C1","amount":9.99,"currency":"EUR",)"
+       R"("charge_status":"APPROVED","received_on":"2026-11-27T05:00:00"}]})");
 const std::string token_refused = R"({"data":null,"status":{"code":"ERROR","message":"Token is invalid"}})";
 
 std::string base64url(std::string_view s) {
@@ -194,7 +194,8 @@ TEST_F(crm_client, token_is_refreshed_before_its_exp) {
   ASSERT_EQ(crm.requests.size(), 5u);
   EXPECT_TRUE(crm.is_login(3));
   EXPECT_EQ(crm.token_of(4), jwt_expiring_at(exp + 2h, "b"));
-  EXPECT_NE(log_text.str().find(R"("event":"crm.token_refreshed","reason":"expiry")"), std::string::npos) << log_text.str();
+  EXPECT_NE(log_text.str().find(R"("event":"crm.token_refreshed","reason":"expiry")"), std::string::npos)
+      << log_text.str();
 }
 
 TEST_F(crm_client, opaque_token_lives_for_the_configured_lifetime) {
@@ -292,8 +293,10 @@ TEST_F(crm_client, client_errors_are_not_retried) {
 TEST_F(crm_client, refused_logins_back_off_growing_to_a_cap) {
   auto& cl = make();
   for (int i = 0; i < 9; ++i) {
-    if (i % 2) crm.push(401, "");
-    else crm.push(200, R"({"data":null,"status":{"code":"ERROR","message":"Invalid username or password"}})");
+    if (i % 2)
+      crm.push(401, "");
+    else
+      crm.push(200, R"({"data":null,"status":{"code":"ERROR","message":"Invalid username or password"}})");
     auto r = run(cl.login());
     ASSERT_FALSE(r);
     EXPECT_EQ(r.error().code, errc::crm_login_refused) << r.error().to_string();
@@ -375,6 +378,20 @@ TEST_F(crm_client, create_subscription_is_repeated_only_when_it_never_left) {
   EXPECT_EQ(crm.requests.size(), 5u);
 }
 
+TEST_F(crm_client, create_subscription_goes_on_after_a_transient_login_failure) {
+  subscription_create_request req;
+  req.customer = "CUST-1";
+  crm.push(503, "");
+  crm.push(200, login_ok("T1"));
+  crm.push(200, ok(R"({"url":"https://signup.example/nt"})"));
+  auto& cl = make();
+  auto r = run(cl.create_subscription(req));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->url, "https://signup.example/nt");
+  EXPECT_EQ(crm.requests.size(), 3u);
+  EXPECT_EQ(time.sleeps, (std::vector<milliseconds>{250ms}));
+}
+
 TEST_F(crm_client, limits_are_refused_before_anything_is_sent) {
   auto& cl = make();
   std::vector<ack_item> many(51, ack_item{"I1", "C1", std::nullopt});
@@ -396,7 +413,9 @@ TEST_F(crm_client, limits_are_refused_before_anything_is_sent) {
 
 TEST_F(crm_client, acknowledge_returns_the_refused_items) {
   crm.push(200, login_ok("T1"));
-  crm.push(200, ok(R"({"failed_charges_set":[{"number":"I2","reference_number":"B-2","error_code":"E7","error_description":"x"}]})"));
+  crm.push(
+      200,
+      ok(R"({"failed_charges_set":[{"number":"I2","reference_number":"B-2","error_code":"E7","error_description":"x"}]})"));
   auto& cl = make();
   auto r = run(cl.acknowledge({{"I1", "C1", std::string("B-1")}, {"I2", "C2", std::string("B-2")}}));
   ASSERT_TRUE(r);
@@ -467,8 +486,9 @@ TEST_F(crm_client, logs_name_events_but_never_the_password_or_token) {
   const auto t2 = jwt_expiring_at(time.now + 2h, "second");
   crm.push(200, login_ok(t1));
   // A lower layer that echoes the request target (and so the token) in its diagnostic.
-  crm.answers.push_back(
-      [](const http::request& r) -> result<http::response> { return error{errc::connection_lost, "lost " + r.target}; });
+  crm.answers.push_back([](const http::request& r) -> result<http::response> {
+    return error{errc::connection_lost, "lost " + r.target};
+  });
   crm.push(401, "");
   crm.push(200, login_ok(t2));
   crm.push(200, one_charge_page);

@@ -22,7 +22,8 @@ using std::chrono::system_clock;
 TEST(crm_jwt, exp_as_number_or_numeric_string) {
   EXPECT_EQ(jwt_expiry(jwt(R"({"usr":"ops","org":"ACME","iat":1795000000,"exp":1795007200})")),
             system_clock::time_point(seconds(1795007200)));
-  EXPECT_EQ(jwt_expiry(jwt(R"({"exp":"1795007200","iat":"1795000000"})")), system_clock::time_point(seconds(1795007200)));
+  EXPECT_EQ(jwt_expiry(jwt(R"({"exp":"1795007200","iat":"1795000000"})")),
+            system_clock::time_point(seconds(1795007200)));
   EXPECT_EQ(jwt_expiry(jwt(R"({"exp":1795007200.75})")), system_clock::time_point(seconds(1795007200)));
 }
 

@@ -1,9 +1,9 @@
 #include "crm/requests.hpp"
 
-#include <boost/json/parse.hpp>
-#include <boost/url/parse.hpp>
 #include <gtest/gtest.h>
 
+#include <boost/json/parse.hpp>
+#include <boost/url/parse.hpp>
 #include <map>
 
 namespace chargerecon::crm {
@@ -44,7 +44,8 @@ TEST(crm_requests, odd_characters_are_percent_encoded_and_round_trip) {
   EXPECT_EQ(q.at("billing_system_customer_identifier"), odd);
   EXPECT_EQ(path_of(r->target), "netflix/subscriptions/show");
 
-  auto n = build_show_subscription("t", {subscription_query::by::netflix_customer_identifier, "NF-1", {"subscription_number"}});
+  auto n = build_show_subscription(
+      "t", {subscription_query::by::netflix_customer_identifier, "NF-1", {"subscription_number"}});
   ASSERT_TRUE(n);
   EXPECT_EQ(query_of(n->target).at("netflix_customer_identifier"), "NF-1");
   EXPECT_EQ(query_of(n->target).at("fields_set"), "subscription_number");
@@ -142,8 +143,17 @@ TEST(crm_requests, create_subscription_body_and_validity_limit) {
   req.channel = channel::broadband;
   req.validity_duration = std::chrono::seconds(86400);
   req.first_name = "Zo\xC3\xAB";
-  req.address = customer_address{"HOME", "Main St", "7", 3, std::nullopt, std::nullopt, "Nicosia", std::nullopt,
-                                 std::nullopt, "1010", country_identifier{country_identifier::by::two_character_code, "CY"}};
+  req.address = customer_address{"HOME",
+                                 "Main St",
+                                 "7",
+                                 3,
+                                 std::nullopt,
+                                 std::nullopt,
+                                 "Nicosia",
+                                 std::nullopt,
+                                 std::nullopt,
+                                 "1010",
+                                 country_identifier{country_identifier::by::two_character_code, "CY"}};
   req.email = customer_email{"PERSONAL", "zoe@example.net", std::nullopt};
   req.phone = customer_phone{"MOBILE", "99123456", "357", std::nullopt, std::nullopt};
   auto r = build_create_subscription("tok", req);

@@ -40,8 +40,8 @@ TEST(crm_retry_policy, decision_table) {
   };
   for (const auto& r : table) {
     const auto d = decide_retry(config, {r.attempt, r.relogged_in, r.idempotent}, r.failure, top);
-    EXPECT_EQ(d.action, r.expected) << to_string(r.failure) << " attempt " << r.attempt << " relogged "
-                                    << r.relogged_in << " idempotent " << r.idempotent;
+    EXPECT_EQ(d.action, r.expected) << to_string(r.failure) << " attempt " << r.attempt << " relogged " << r.relogged_in
+                                    << " idempotent " << r.idempotent;
     if (d.action != retry_action::retry) {
       EXPECT_EQ(d.delay, 0ms);
     }
