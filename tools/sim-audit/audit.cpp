@@ -154,7 +154,9 @@ class auditor {
         } else if (l->state == charge_state::billing && !options_.expect_drained) {
           // A billing answer lost in flight (or a crash after the post): the next run re-posts
           // with the same key and gets this reference back.
-        } else if (l->state != charge_state::billed && l->state != charge_state::acknowledged) {
+        } else if (l->state != charge_state::billed && l->state != charge_state::acknowledged &&
+                   l->state != charge_state::dead) {
+          // dead: billed, then its acknowledgement was refused until it gave up.
           flag("billing_charge_not_billed", number,
                "billing-fake billed it as " + quoted(r->reference_number) + "; the ledger has it " +
                    std::string(to_string(l->state)));

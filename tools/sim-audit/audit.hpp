@@ -101,7 +101,7 @@ struct audit_report {
 //                                  the ledger's first observation differs from crm-sim (status:
 //                                  except for a charge the ledger still watches as pending)
 //   billing_charge_not_in_ledger   a billing record whose number the ledger does not know
-//   billing_charge_not_billed      ... the ledger knows, but not as billed or acknowledged (a
+//   billing_charge_not_billed      ... the ledger knows, but not as billed, acknowledged or dead (a
 //                                  charge still in billing only with expect_drained: its answer
 //                                  may have been lost in flight)
 //   billing_reference_differs      ... the ledger holds another (or no) billing reference
