@@ -166,7 +166,7 @@ asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_strea
     if (!ec) {
       // curl and others wait for this before sending a large body.
       const auto expect = parser.get()[bhttp::field::expect];
-      if (beast::iequals(expect, "100-continue")) {
+      if (parser.get().version() >= 11 && beast::iequals(expect, "100-continue")) {
         bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
         auto [write_ec, write_n] = co_await bhttp::async_write(stream, go_on, use_tuple);
         ec = write_ec;
