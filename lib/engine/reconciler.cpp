@@ -51,6 +51,7 @@ struct reconciler::impl {
   std::optional<wakeup> list_gate;      // the poller waits here for counted acks to finish
   std::optional<wakeup> ack_gate;       // the acknowledger waits here for a list call to finish
   std::optional<wakeup> posts_drained;  // the biller waits here for its posts at the end
+  std::optional<wakeup> progress_wake;  // ends the progress reporter's wait when the run ends
 
   bool once = false;
   bool stopping = false;
@@ -262,6 +263,7 @@ struct reconciler::impl {
       co_await posts_drained->wait_for(std::chrono::milliseconds(200));
     biller_done = true;
     ack_wake->notify();
+    progress_wake->notify();
   }
 
   // Charges committed as `billing` and waiting for a free post slot. Marking a page-sized
@@ -486,6 +488,7 @@ struct reconciler::impl {
       co_await send_acks(std::move(*batch));
     }
     acknowledger_done = true;
+    progress_wake->notify();
   }
 
   // --- progress --------------------------------------------------------------------------------
@@ -494,11 +497,9 @@ struct reconciler::impl {
   asio::awaitable<void> progress_reporter() {
     co_await asio::this_coro::throw_if_cancelled(false);
     const auto cs = co_await asio::this_coro::cancellation_state;
-    asio::steady_timer tick(co_await asio::this_coro::executor);
     run_summary last;
     while (!(biller_done && acknowledger_done) && !is_cancelled(cs)) {
-      tick.expires_after(std::chrono::seconds(2));
-      co_await tick.async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
+      co_await progress_wake->wait_for(std::chrono::seconds(2));
       const auto& s = summary;
       if (s.charges_new == last.charges_new && s.billed == last.billed && s.acknowledged == last.acknowledged &&
           s.held == last.held && s.dead == last.dead)
@@ -639,6 +640,7 @@ asio::awaitable<result<run_summary>> reconciler::run(bool once) {
   d.list_gate.emplace(ex);
   d.ack_gate.emplace(ex);
   d.posts_drained.emplace(ex);
+  d.progress_wake.emplace(ex);
   d.bill_committed.emplace(ex, asio::steady_timer::time_point::max());
   d.log.info("engine.started", {{"once", once}, {"page_size", d.cfg.page_size},
                                 {"billing_concurrency", d.cfg.billing_concurrency}, {"ack_batch_size", d.cfg.ack_batch_size}});
