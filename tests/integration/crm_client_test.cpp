@@ -12,6 +12,10 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -104,7 +108,7 @@ class captured_log {
 };
 
 // One crm::client through one http::client to one crm-sim, and the io_context they run on.
-class crm_client_test : public ::testing::Test {
+class crm_client_integration : public ::testing::Test {
  protected:
   void connect(const test::crm_sim& sim, credentials creds, client_config config, client_hooks hooks = {},
                std::string ca_file = {}) {
@@ -127,7 +131,7 @@ class crm_client_test : public ::testing::Test {
 
 // ---- login ----
 
-TEST_F(crm_client_test, logs_in_with_a_password_and_calls_with_its_token) {
+TEST_F(crm_client_integration, logs_in_with_a_password_and_calls_with_its_token) {
   test::crm_sim sim;
   ASSERT_NO_FATAL_FAILURE(connect(sim, operator_credentials(), quick_retries(4)));
   std::vector<promotion> promotions;
@@ -150,7 +154,7 @@ TEST_F(crm_client_test, logs_in_with_a_password_and_calls_with_its_token) {
   EXPECT_EQ(log.text().find("secret"), std::string::npos) << "the password reached the log";
 }
 
-TEST_F(crm_client_test, logs_in_with_a_web_api_key) {
+TEST_F(crm_client_integration, logs_in_with_a_web_api_key) {
   test::crm_sim sim({"--web-api-key", "k3y-0f-the-operator"});
   credentials creds;
   creds.web_api_key = "k3y-0f-the-operator";
@@ -174,7 +178,7 @@ TEST_F(crm_client_test, logs_in_with_a_web_api_key) {
 }
 
 // Refused credentials, with crm-sim's default answer (200 + status ERROR) and with HTTP 401.
-class refused_login : public crm_client_test, public ::testing::WithParamInterface<bool> {};
+class refused_login : public crm_client_integration, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(refused_login, is_reported_and_each_next_login_waits_longer) {
   const bool http_401 = GetParam();
@@ -245,14 +249,14 @@ TEST_P(refused_login, is_reported_and_each_next_login_waits_longer) {
   EXPECT_EQ(log.text().find("not-the-password"), std::string::npos) << "the password reached the log";
 }
 
-INSTANTIATE_TEST_SUITE_P(crm_sim, refused_login, ::testing::Bool(),
+INSTANTIATE_TEST_SUITE_P(crm_client_integration, refused_login, ::testing::Bool(),
                          [](const auto& p) { return p.param ? "http_401" : "status_error"; });
 
 // ---- token expiry ----
 
 // crm-sim kills every token 2 s after issue whatever its exp says: the call that meets the dead
 // token logs in once and is repeated. crm-sim says so with status ERROR, or with HTTP 401.
-class token_killed_early : public crm_client_test, public ::testing::WithParamInterface<bool> {};
+class token_killed_early : public crm_client_integration, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(token_killed_early, a_call_after_expiry_logs_in_again_and_succeeds) {
   std::vector<std::string> flags = {"--token-expiry-every", "2"};
@@ -282,13 +286,13 @@ TEST_P(token_killed_early, a_call_after_expiry_logs_in_again_and_succeeds) {
   EXPECT_EQ(refreshed[0].at("reason").as_string(), "auth_failure");
 }
 
-INSTANTIATE_TEST_SUITE_P(crm_sim, token_killed_early, ::testing::Bool(),
+INSTANTIATE_TEST_SUITE_P(crm_client_integration, token_killed_early, ::testing::Bool(),
                          [](const auto& p) { return p.param ? "http_401" : "status_error"; });
 
 // Tokens that live 3 s by their exp claim, a number or a numeric string: the client logs in
 // again before the token dies (no refused call). Its fallback lifetime is an hour, so only a
 // decoded exp can make it refresh this early.
-class token_exp_claim : public crm_client_test, public ::testing::WithParamInterface<bool> {};
+class token_exp_claim : public crm_client_integration, public ::testing::WithParamInterface<bool> {};
 
 TEST_P(token_exp_claim, the_client_refreshes_before_exp) {
   std::vector<std::string> flags = {"--token-lifetime", "3"};
@@ -320,12 +324,12 @@ TEST_P(token_exp_claim, the_client_refreshes_before_exp) {
   EXPECT_EQ(refreshed[0].at("reason").as_string(), "expiry");
 }
 
-INSTANTIATE_TEST_SUITE_P(crm_sim, token_exp_claim, ::testing::Bool(),
+INSTANTIATE_TEST_SUITE_P(crm_client_integration, token_exp_claim, ::testing::Bool(),
                          [](const auto& p) { return p.param ? "exp_as_string" : "exp_as_number"; });
 
 // ---- every netflix method ----
 
-TEST_F(crm_client_test, every_netflix_method_works_against_crm_sim) {
+TEST_F(crm_client_integration, every_netflix_method_works_against_crm_sim) {
   test::crm_sim sim({"--backlog", "40", "--seed", "7", "--pending-ratio", "0.25", "--pending-resolve-after", "1h"});
   ASSERT_NO_FATAL_FAILURE(connect(sim, operator_credentials(), quick_retries(3)));
   const auto before = sim.state();
@@ -541,7 +545,7 @@ struct pass_record {
   bool stalled = false;
 };
 
-TEST_F(crm_client_test, pages_a_10000_charge_backlog_through_faults_with_every_amount_intact) {
+TEST_F(crm_client_integration, pages_a_10000_charge_backlog_through_faults_with_every_amount_intact) {
   test::crm_sim sim({"--backlog", "10000", "--seed", "20260101", "--customers", "400", "--pending-resolve-after", "1h",
                      "--fail-5xx", "0.05", "--drop", "0.05", "--truncate-json", "0.03", "--malformed-json", "0.03",
                      "--latency", "0", "--quiet"});
@@ -658,7 +662,7 @@ TEST_F(crm_client_test, pages_a_10000_charge_backlog_through_faults_with_every_a
 
 // ---- retries and limits ----
 
-TEST_F(crm_client_test, retries_5xx_answers_and_dropped_connections_until_they_succeed) {
+TEST_F(crm_client_integration, retries_5xx_answers_and_dropped_connections_until_they_succeed) {
   test::crm_sim sim({"--seed", "11"});
   // 30% of calls fail: 12 attempts make a call that never gets through vanishingly unlikely.
   const unsigned max_attempts = 12;
@@ -703,7 +707,7 @@ TEST_F(crm_client_test, retries_5xx_answers_and_dropped_connections_until_they_s
   EXPECT_TRUE(failures.contains(std::string(to_string(failure_class::transport)))) << log.text();
 }
 
-TEST_F(crm_client_test, requests_over_a_limit_are_refused_before_anything_is_sent) {
+TEST_F(crm_client_integration, requests_over_a_limit_are_refused_before_anything_is_sent) {
   test::crm_sim sim({"--backlog", "60", "--pending-ratio", "0"});
   ASSERT_NO_FATAL_FAILURE(connect(sim, operator_credentials(), quick_retries(3)));
   std::vector<ack_item> items;
@@ -726,9 +730,50 @@ TEST_F(crm_client_test, requests_over_a_limit_are_refused_before_anything_is_sen
   for (const auto& c : state.charges) EXPECT_EQ(c.ack_attempts, 0u) << c.number;
 }
 
+TEST_F(crm_client_integration, a_call_waiting_on_a_slow_crm_ends_when_cancelled) {
+  test::crm_sim sim;
+  ASSERT_NO_FATAL_FAILURE(connect(sim, operator_credentials(), quick_retries(4)));
+  asio::cancellation_signal cancel;
+  std::optional<result<charges_page>> outcome;
+  std::string escaped;
+  auto call = [&]() -> asio::awaitable<void> {
+    // As the engine calls it: with Asio's default, a co_await inside a cancelled coroutine throws
+    // operation_aborted instead of letting the client return it.
+    co_await asio::this_coro::throw_if_cancelled(false);
+    outcome = co_await crm->list_charges(list_status::processed, 0, 50);
+  };
+  auto body = [&]() -> asio::awaitable<void> {
+    auto login = co_await crm->login();
+    require(login.has_value(), "login: " + why(login));
+    // From now on crm-sim sits on every call for longer than the test's deadline.
+    sim.post_faults(R"({"latency":"60s"})");
+    asio::co_spawn(co_await asio::this_coro::executor, call(),
+                   asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                     if (e) {
+                       try {
+                         std::rethrow_exception(e);
+                       } catch (const std::exception& ex) {
+                         escaped = ex.what();
+                       }
+                     }
+                   }));
+    co_await wait_for(200ms);
+    cancel.emit(asio::cancellation_type::terminal);
+    for (int i = 0; i < 500 && !outcome; ++i) co_await wait_for(10ms);
+    http->close_idle();
+  };
+  ASSERT_TRUE(test::run_io(ioc, body(), io_deadline)) << sim.output();
+  EXPECT_EQ(escaped, "") << "an exception escaped the cancelled call";
+  ASSERT_TRUE(outcome.has_value()) << "the cancelled call never ended";
+  ASSERT_FALSE(outcome->has_value());
+  EXPECT_EQ(outcome->error().code, asio::error::operation_aborted) << outcome->error().to_string();
+  EXPECT_EQ(sim.state().calls_to("charges/list"), 1u) << "a cancelled call is not retried";
+  EXPECT_TRUE(log.events("crm.call_failed").empty()) << "cancellation is not a failure to report";
+}
+
 // ---- wrongly typed charges ----
 
-TEST_F(crm_client_test, wrongly_typed_charges_are_reported_by_field_and_the_good_ones_come_through) {
+TEST_F(crm_client_integration, wrongly_typed_charges_are_reported_by_field_and_the_good_ones_come_through) {
   test::crm_sim sim;
   const std::string head = R"("billing_system_customer_identifier":"C0001","received_on":"2026-01-05T10:00:00")";
   const std::size_t appended = sim.post_charges(
@@ -806,7 +851,7 @@ TEST_F(crm_client_test, wrongly_typed_charges_are_reported_by_field_and_the_good
 
 // ---- TLS ----
 
-TEST_F(crm_client_test, tls_is_refused_without_the_right_ca_and_works_with_it) {
+TEST_F(crm_client_integration, tls_is_refused_without_the_right_ca_and_works_with_it) {
   test::tls_fixture tls;
   test::crm_sim sim(test::crm_sim_start{{"--tls-cert", tls.cert_file, "--tls-key", tls.key_file}, tls.ca_file, {}});
   // The same names, but a certificate that no CA we trust signed.
