@@ -150,8 +150,8 @@ struct client::impl {
     ++login_refusals;
     last_refusal = hooks.now();
     const auto next = login_refusal_delay(config.login_backoff, login_refusals);
-    log.warn("crm.auth_failed", {{"method", method_name},
-                                 {"http_status", http_status},
+    log.error("crm.login_refused", {{"method", method_name},
+                                    {"http_status", http_status},
                                  {"consecutive_refusals", login_refusals},
                                  {"next_login_in_ms", static_cast<std::int64_t>(next.count())},
                                  {"error", diagnostic}});
@@ -242,7 +242,7 @@ struct client::impl {
         co_return std::nullopt;
       }
       case retry_action::relogin_and_repeat:
-        log.warn("crm.auth_failed", {{"method", method_name}, {"attempt", st.attempt}, {"error", err.to_string()}});
+        log.warn("crm.token_rejected", {{"method", method_name}, {"attempt", st.attempt}, {"error", err.to_string()}});
         token.reset();
         refresh_reason = "auth_failure";
         st.relogged_in = true;

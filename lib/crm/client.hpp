@@ -22,7 +22,8 @@
 // crm_limit_exceeded) are returned before anything is sent.
 //
 // Log events (never with a token or password): crm.login, crm.token_refreshed,
-// crm.auth_failed, crm.call_retry, crm.call_failed.
+// crm.login_refused (error: the credentials were refused), crm.login_delayed, crm.token_rejected
+// (one new login follows), crm.call_retry, crm.call_failed.
 //
 // Cancellation: every call honours the awaiting coroutine's cancellation (its slot reaches the
 // transport and the backoff timer) and then ends with boost::asio::error::operation_aborted;

@@ -495,7 +495,7 @@ TEST_F(crm_client, logs_name_events_but_never_the_password_or_token) {
   auto& cl = make(captured_log());
   ASSERT_TRUE(run(cl.list_charges(list_status::processed, 0, 50)));
   const auto text = log_text.str();
-  for (auto event : {"crm.login", "crm.call_retry", "crm.auth_failed", "crm.token_refreshed"})
+  for (auto event : {"crm.login", "crm.call_retry", "crm.token_rejected", "crm.token_refreshed"})
     EXPECT_NE(text.find(event), std::string::npos) << event << "\n" << text;
   EXPECT_EQ(text.find("hunter2-secret"), std::string::npos) << text;
   EXPECT_EQ(text.find(t1), std::string::npos) << text;
