@@ -2,6 +2,7 @@
 
 #include "billing/client.hpp"
 #include "crm/client.hpp"
+#include "engine/ack_answer.hpp"
 #include "engine/pass_cursor.hpp"
 #include "engine/wakeup.hpp"
 #include "engine/worker_thread.hpp"
@@ -573,28 +574,19 @@ struct reconciler::impl {
       }
       co_return;
     }
-    ledger::ack_report report;
-    std::unordered_set<std::string> refused;
-    for (const auto& f : *answer) {
-      if (!sent.contains(f.number)) {
-        log.warn("crm.ack_refusal_unknown", {{"number", f.number}, {"error_code", f.error_code},
-                                             {"detail", "failed_charges_set names a charge this request did not send"}});
-        continue;
-      }
-      const bool done = std::find(cfg.ack_done_error_codes.begin(), cfg.ack_done_error_codes.end(), f.error_code) !=
-                        cfg.ack_done_error_codes.end();
-      if (done) continue;  // "already acknowledged": counts as acknowledged
-      refused.insert(f.number);
-      report.refused.push_back({f.number, f.error_code, f.error_description});
+    const std::vector<std::string> sent_numbers(sent.begin(), sent.end());
+    const auto classified = classify_ack_answer(sent_numbers, *answer, cfg.ack_done_error_codes);
+    for (const auto& f : classified.unknown)
+      log.warn("crm.ack_refusal_unknown", {{"number", f.number}, {"error_code", f.error_code},
+                                           {"detail", "failed_charges_set names a charge this request did not send"}});
+    for (const auto& f : classified.refusals) {
       ++summary.ack_refusals;
       count("chargerecon_ack_refusals_total", "Acknowledgements CRM.COM refused, by error code", {{"error_code", f.error_code}});
       log.warn("charge.ack_refused", {{"number", f.number}, {"error_code", f.error_code},
                                       {"description", quote_peer_text(f.error_description)}});
+      if (cursor) cursor->on_ack_refused(f.number);
     }
-    for (const auto& n : sent)
-      if (!refused.contains(n)) report.acknowledged.push_back(n);
-    if (cursor)
-      for (const auto& n : refused) cursor->on_ack_refused(n);
+    const auto& report = classified.report;
     auto summary_r = co_await worker.run([&] { return store.record_ack_result(report, now_ts()); });
     if (!summary_r) {
       // CRM.COM took them but the ledger could not say so: they stay "waiting" and are
