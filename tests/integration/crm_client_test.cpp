@@ -152,6 +152,7 @@ TEST_F(crm_client_integration, logs_in_with_a_password_and_calls_with_its_token)
   EXPECT_EQ(state.calls_to("authentication/token"), 1u);
   EXPECT_EQ(state.calls_to("promotions/list"), 1u) << "the call went through with the login's token";
   EXPECT_EQ(log.text().find("secret"), std::string::npos) << "the password reached the log";
+  EXPECT_EQ(sim.stop(), 0) << sim.output();
 }
 
 TEST_F(crm_client_integration, logs_in_with_a_web_api_key) {
@@ -243,7 +244,7 @@ TEST_P(refused_login, is_reported_and_each_next_login_waits_longer) {
   EXPECT_EQ(state.calls_to("charges/list"), 0u);
   EXPECT_EQ(state.calls_to("charges/acknowledge"), 0u);
 
-  const auto refusals = log.events("crm.auth_failed");
+  const auto refusals = log.events("crm.login_refused");
   ASSERT_EQ(refusals.size(), 4u) << log.text();
   EXPECT_EQ(refusals.back().at("consecutive_refusals").to_number<int>(), 4);
   EXPECT_EQ(log.text().find("not-the-password"), std::string::npos) << "the password reached the log";
@@ -284,6 +285,7 @@ TEST_P(token_killed_early, a_call_after_expiry_logs_in_again_and_succeeds) {
   const auto refreshed = log.events("crm.token_refreshed");
   ASSERT_EQ(refreshed.size(), 1u) << log.text();
   EXPECT_EQ(refreshed[0].at("reason").as_string(), "auth_failure");
+  EXPECT_EQ(log.events("crm.token_rejected").size(), 1u) << log.text();
 }
 
 INSTANTIATE_TEST_SUITE_P(crm_client_integration, token_killed_early, ::testing::Bool(),

@@ -1,5 +1,7 @@
 #include "support/crm_sim_fixture.hpp"
 
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/json/parse.hpp>
@@ -128,13 +130,25 @@ std::string crm_sim::exchange(bool post, std::string_view target, std::string_vi
   }
   std::optional<result<http::response>> answer;
   std::exception_ptr failure;
+  bool done = false;
   // Named: a coroutine lambda's captures live in the closure, which must outlive the coroutine.
   auto exchange_once = [&]() -> asio::awaitable<void> {
     answer = co_await (*client)->send(std::move(req));
     (*client)->close_idle();
   };
-  asio::co_spawn(ioc, exchange_once(), [&](std::exception_ptr e) { failure = e; });
+  asio::cancellation_signal cancel;
+  asio::co_spawn(ioc, exchange_once(), asio::bind_cancellation_slot(cancel.slot(), [&](std::exception_ptr e) {
+                   done = true;
+                   failure = e;
+                 }));
   ioc.run_for(sim_call_deadline + std::chrono::seconds(5));
+  if (!done) {
+    // The client's own timeouts make this unlikely; still, end the exchange before the client
+    // and the io_context go away under it.
+    cancel.emit(asio::cancellation_type::terminal);
+    ioc.restart();
+    ioc.run_for(std::chrono::seconds(5));
+  }
   if (failure) std::rethrow_exception(failure);
   const std::string what = std::string(post ? "POST /" : "GET /") + std::string(target);
   if (!answer) throw std::runtime_error("crm_sim fixture: " + what + " did not finish\n" + output());
