@@ -67,7 +67,7 @@ void append_text_value(std::string& out, std::string_view v) {
 }  // namespace
 
 event_log::event_log(std::shared_ptr<spdlog::logger> sink, log_format format)
-    : sink_(std::move(sink)), format_(format) {
+    : sink_(std::move(sink)), format_(std::make_shared<std::atomic<log_format>>(format)) {
   sink_->set_pattern("%v");
 }
 
@@ -82,7 +82,7 @@ bool event_log::enabled(log_level level) const { return sink_->should_log(to_spd
 void event_log::set_level(log_level level) { sink_->set_level(to_spdlog(level)); }
 
 std::string event_log::render(log_level level, std::string_view event, std::initializer_list<field> fields) const {
-  if (format_ == log_format::json) {
+  if (format() == log_format::json) {
     boost::json::object o;
     o["ts"] = utc_timestamp(true);
     o["level"] = level_name(level);

@@ -7,6 +7,7 @@
 // lib/ code receives an event_log; it never reaches for a global logger.
 // Secrets never go into fields: there is no field type for them, and callers pass none.
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
@@ -64,17 +65,19 @@ class event_log {
     emit(log_level::error, event, fields);
   }
 
+  // Level and format are shared by every copy of this event_log (a config reload changes them
+  // for the whole process at once).
   bool enabled(log_level level) const;
   void set_level(log_level level);
-  void set_format(log_format format) { format_ = format; }
-  log_format format() const { return format_; }
+  void set_format(log_format format) { format_->store(format); }
+  log_format format() const { return format_->load(); }
 
   // Renders without writing (used by emit; public for tests and for the journald sink).
   std::string render(log_level level, std::string_view event, std::initializer_list<field> fields) const;
 
  private:
   std::shared_ptr<spdlog::logger> sink_;
-  log_format format_;
+  std::shared_ptr<std::atomic<log_format>> format_;
 };
 
 // The process logger: stderr, in the given format and level. Text on a terminal by default.

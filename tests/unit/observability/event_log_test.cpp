@@ -57,6 +57,17 @@ TEST(event_log, level_filters_events) {
   EXPECT_FALSE(c.out.str().empty());
 }
 
+TEST(event_log, copies_share_level_and_format) {
+  captured_log c(log_format::text);
+  const event_log copy = c.log;  // as handed to a component
+  c.log.set_format(log_format::json);
+  c.log.set_level(log_level::error);
+  copy.warn("dropped");
+  copy.error("crm.login_refused");
+  const auto v = boost::json::parse(c.out.str()).as_object();
+  EXPECT_EQ(v.at("event").as_string(), "crm.login_refused");
+}
+
 TEST(event_log, level_and_format_names_parse) {
   log_level l{};
   EXPECT_TRUE(parse_log_level("debug", l));
