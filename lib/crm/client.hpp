@@ -26,7 +26,9 @@
 // (one new login follows), crm.call_retry, crm.call_failed.
 //
 // Cancellation: every call honours the awaiting coroutine's cancellation (its slot reaches the
-// transport and the backoff timer) and then ends with boost::asio::error::operation_aborted;
+// transport and the backoff timer) and then ends with boost::asio::error::operation_aborted,
+// provided the caller's coroutine runs with this_coro::throw_if_cancelled(false) (the engine's
+// do); under Asio's default the same cancellation surfaces as a thrown system_error instead;
 // the waits run on an asio steady_timer on the coroutine's executor (see timer_sleeper).
 // Concurrency: calls may be in flight concurrently on one executor (single thread). Two calls
 // that find the token stale at the same moment may both log in; tokens are independent, so
