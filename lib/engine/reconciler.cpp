@@ -622,6 +622,18 @@ void reconciler::stop() {
 
 const run_summary& reconciler::summary() const { return impl_->summary; }
 
+void reconciler::apply(const engine_config& c) {
+  auto& cfg = impl_->cfg;
+  cfg.poll_interval = c.poll_interval;
+  cfg.page_size = c.page_size;  // from the next pass on
+  cfg.billing_backoff_initial = c.billing_backoff_initial;
+  cfg.billing_backoff_max = c.billing_backoff_max;
+  cfg.ack_batch_size = c.ack_batch_size;
+  cfg.ack_linger = c.ack_linger;
+  cfg.ack_done_error_codes = c.ack_done_error_codes;
+  if (impl_->poll_wake) impl_->poll_wake->notify();  // a shorter interval takes effect now
+}
+
 asio::awaitable<result<run_summary>> reconciler::run(bool once) {
   auto& d = *impl_;
   const auto ex = co_await asio::this_coro::executor;

@@ -101,6 +101,11 @@ class reconciler {
   // Graceful stop: no new pages or posts; posts in flight finish, ready acks are flushed.
   void stop();
 
+  // A config reload: takes the settings that apply live (poll interval and page size, billing
+  // backoff, ack batch size, linger and done error codes; see config/diff.hpp) from `c`; the
+  // others keep their start-up values. Call on the run()'s executor.
+  void apply(const engine_config& c);
+
   const run_summary& summary() const;
 
  private:

@@ -1,6 +1,7 @@
 #include "engine/service.hpp"
 
 #include "billing/client.hpp"
+#include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "crm/client.hpp"
 #include "crm/http_transport.hpp"
@@ -26,6 +27,7 @@
 #include <boost/url/url.hpp>
 
 #include <csignal>
+#include <unistd.h>
 #include <cstdio>
 
 namespace chargerecon::engine {
@@ -219,12 +221,51 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   asio::steady_timer deadline(io);
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
 
+  // SIGHUP: re-read the file; apply what can change live, name what needs a restart, and keep
+  // running on the old settings when the new file is invalid.
+  config current = cfg;
+  const auto reload = [&] {
+    notifier.reloading();
+    auto loaded = load_config(options.config_path);
+    if (!loaded) {
+      const auto& problems = loaded.error().problems;
+      log.error("config.reload_refused", {{"path", options.config_path}, {"problems", problems.size()},
+                                          {"detail", "the new file is invalid; running on the previous settings"}});
+      for (const auto& p : problems) log.error("config.problem", {{"problem", p.to_string()}});
+      notifier.ready();
+      return;
+    }
+    const auto changed = changed_keys(current, *loaded);
+    std::string applied, restart;
+    for (const auto& key : changed) {
+      auto& list = applies_live(key) ? applied : restart;
+      list += (list.empty() ? "" : ",") + key;
+    }
+    current.poll = loaded->poll;
+    current.billing.backoff_initial = loaded->billing.backoff_initial;
+    current.billing.backoff_max = loaded->billing.backoff_max;
+    current.ack.batch_size = loaded->ack.batch_size;
+    current.ack.linger = loaded->ack.linger;
+    current.ack.done_error_codes = loaded->ack.done_error_codes;
+    current.log = loaded->log;
+    current.shutdown = loaded->shutdown;
+    // Keep the start-up list filters: which lists are polled needs a restart.
+    current.poll.charge_status = cfg.poll.charge_status;
+    engine.apply(make_engine_config(current));
+    log.set_level(current.log.level);
+    log.set_format(resolve_log_format(current.log, isatty(STDERR_FILENO) == 1));
+    log.info("config.reloaded", {{"path", options.config_path}, {"applied", applied}, {"needs_restart", restart}});
+    if (!restart.empty())
+      log.warn("config.restart_needed", {{"keys", restart}, {"detail", "these changes apply at the next start"}});
+    notifier.ready();
+  };
+
   std::function<void()> on_signal_wait;
   on_signal_wait = [&] {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
       if (ec) return;
       if (signo == SIGHUP) {
-        log.warn("config.reload_unsupported", {{"detail", "this version applies config changes on restart only"}});
+        reload();
         on_signal_wait();
         return;
       }
@@ -233,7 +274,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         notifier.stopping();
         log.info("engine.stopping", {{"signal", signo}, {"deadline_ms", cfg.shutdown.deadline.count()}});
         engine.stop();
-        deadline.expires_after(cfg.shutdown.deadline);
+        deadline.expires_after(current.shutdown.deadline);
         deadline.async_wait([&](boost::system::error_code e) {
           if (e) return;
           log.warn("engine.deadline_reached", {{"detail", "abandoning work in flight; the ledger keeps it for the next start"}});
