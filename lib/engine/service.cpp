@@ -303,6 +303,44 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
     ping();
   }
 
+  // Backlog gauges and systemd STATUS, from the ledger every few seconds (on the ledger thread).
+  asio::steady_timer gauges_timer(io);
+  std::function<void()> refresh_gauges;
+  refresh_gauges = [&] {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto counts = co_await ledger_thread.run([&] { return store.counts(); });
+          auto oldest = co_await ledger_thread.run([&] { return store.oldest_unfinished(); });
+          if (counts) {
+            std::string status = "backlog:";
+            for (const auto& [state, n] : *counts) {
+              metrics.get_gauge("chargerecon_ledger_charges", "Charges in the ledger, by state",
+                                {{"state", std::string(ledger::to_string(state))}})
+                  .set(static_cast<double>(n));
+              if (ledger::is_unfinished(state) || state == ledger::charge_state::held ||
+                  state == ledger::charge_state::dead)
+                status += " " + std::string(ledger::to_string(state)) + "=" + std::to_string(n);
+            }
+            notifier.status(status);
+          }
+          if (oldest) {
+            double age = 0;
+            if (*oldest)
+              age = std::chrono::duration<double>(std::chrono::system_clock::now() - (*oldest)->first_seen).count();
+            metrics.get_gauge("chargerecon_oldest_unfinished_charge_age_seconds",
+                              "Age of the oldest charge the daemon still owes work on (0 when none)")
+                .set(age);
+          }
+        },
+        [&](std::exception_ptr) {
+          gauges_timer.expires_after(std::chrono::seconds(5));
+          gauges_timer.async_wait([&](boost::system::error_code ec) {
+            if (!ec && !stopping) refresh_gauges();
+          });
+        });
+  };
+
   run_summary summary;
   asio::co_spawn(
       io,
@@ -326,6 +364,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         if (logged_in && !stopping) {
           notifier.ready();
           notifier.status("logged in; reconciling");
+          refresh_gauges();
           auto r = co_await engine.run(options.once);
           if (!r) {
             log.error("engine.failed", {{"error", r.error().to_string()}});
@@ -335,9 +374,11 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           }
         }
         notifier.stopping();
+        stopping = true;  // no more periodic work re-arms itself
         deadline.cancel();
         signals.cancel();
         watchdog.cancel();
+        gauges_timer.cancel();
         if (metrics_server) metrics_server->stop();
         (*crm_transport)->close_idle();
         (*bill_transport)->close_idle();
