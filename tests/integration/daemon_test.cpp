@@ -363,6 +363,47 @@ TEST(daemon, sigkill_at_random_moments_then_restart_reaches_the_exact_outcome) {
   ::testing::Test::RecordProperty("replayed_keys", static_cast<int>(replayed));
 }
 
+// The crash above, at one chosen instant: billing takes a second per post, and the daemon is
+// killed while more than 50 charges are `billing` in the ledger (committed, posts unanswered:
+// the biller commits a chunk of up to 50 ahead of its posts, and takes the next chunk before
+// the last posts of the previous one are answered). The next run must post every one of them
+// again under its Idempotency-Key.
+TEST(daemon, restart_reposts_every_charge_a_crash_left_billing) {
+  crm_sim crm(sim_flags(160, 515));
+  billing_fake billing({"--latency", "1s"});
+  daemon_fixture d(settings_for(crm, billing));
+  ASSERT_GE(count_status(crm.state(), "APPROVED"), 100u) << "seed 515 no longer gives two chunks of charges to bill";
+
+  const auto billing_in_ledger = [&] {
+    std::size_t n = 0;
+    for (const auto& c : d.ledger_charges()) n += c.state == charge_state::billing ? 1 : 0;
+    return n;
+  };
+  {
+    auto p = d.start(false);
+    ASSERT_TRUE(p.wait_for_event("engine.started", 30s)) << p.describe();
+    // Read-only looks at the ledger while the daemon runs: the kill comes in the second or so
+    // during which both chunks are committed and posts are out.
+    const auto deadline = std::chrono::steady_clock::now() + 60s;
+    while (billing_in_ledger() <= 50) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "never more than 50 charges billing\n" << p.describe();
+      ASSERT_FALSE(p.wait(20ms).has_value()) << p.describe();
+    }
+    ASSERT_TRUE(p.signal(SIGKILL));
+    ASSERT_EQ(p.wait(10s), 128 + SIGKILL) << p.describe();
+  }
+  const auto left_billing = billing_in_ledger();
+  ASSERT_GT(left_billing, 50u);
+  ::testing::Test::RecordProperty("left_billing", static_cast<int>(left_billing));
+
+  const auto run = d.run_once(60s);
+  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  const auto audit = d.audit(crm.origin(), billing.origin(), true);
+  EXPECT_EQ(audit.exit_status, 0) << audit.output;
+  const auto problems = outcome_problems(crm.state(), billing.state());
+  EXPECT_TRUE(problems.empty()) << first_problems(problems);
+}
+
 // ---- 6. one ledger, one daemon -------------------------------------------------------------------
 
 TEST(daemon, second_daemon_on_the_same_ledger_refuses_to_start) {

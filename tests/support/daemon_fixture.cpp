@@ -208,11 +208,11 @@ std::vector<log_event> daemon_process::events(std::string_view name) const {
   return out;
 }
 
-bool daemon_process::wait_for_event(std::string_view name, std::chrono::milliseconds timeout) {
+bool daemon_process::wait_for_events(std::string_view name, std::size_t count, std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
-    if (!events(name).empty()) return true;
-    if (!running() || std::chrono::steady_clock::now() >= deadline) return !events(name).empty();
+    if (events(name).size() >= count) return true;
+    if (!running() || std::chrono::steady_clock::now() >= deadline) return events(name).size() >= count;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
 }

@@ -102,7 +102,11 @@ class daemon_process {
   std::vector<log_event> log() const;
   std::vector<log_event> events(std::string_view name) const;
   // Polls stderr until an event named `name` appears (true), the process ends, or `timeout`.
-  bool wait_for_event(std::string_view name, std::chrono::milliseconds timeout);
+  bool wait_for_event(std::string_view name, std::chrono::milliseconds timeout) {
+    return wait_for_events(name, 1, timeout);
+  }
+  // The same, until at least `count` such events have appeared.
+  bool wait_for_events(std::string_view name, std::size_t count, std::chrono::milliseconds timeout);
 
   std::string stderr_text() const;
   // The label, the exit status if known, and the tail of stderr: for failure messages.
