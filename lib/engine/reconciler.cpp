@@ -68,7 +68,10 @@ struct reconciler::impl {
   std::unordered_set<std::string> posts_in_flight;  // posted, billing's answer not back yet
   std::size_t answers_uncommitted = 0;             // answered, waiting for their group commit
   std::list<asio::cancellation_signal> post_signals;
-  bool first_bill_scan = true;
+  // Charges this run marked `billing` whose billing answer is not committed yet (queued, posted,
+  // or answered and waiting for the group commit). Any other `billing` charge without a retry
+  // time is a post a previous run started and never finished: it is posted again.
+  std::unordered_set<std::string> marked_this_run;
 
   // Charges the ledger has as acknowledged that a pass still found listed: the acknowledgement
   // CRM.COM answered did not stick, or the list answer predates it. Re-acknowledging is safe.
@@ -292,20 +295,18 @@ struct reconciler::impl {
   }
 
   asio::awaitable<void> refill_post_queue() {
-    const bool include_in_flight = first_bill_scan;
     const std::size_t chunk = std::max<std::size_t>(cfg.billing_concurrency, 50);
-    const std::size_t skip = posts_in_flight.size() + to_post.size();
-    auto ready = co_await worker.run([&] { return store.ready_to_bill(now_ts(), chunk + skip, include_in_flight); });
+    const std::size_t skip = marked_this_run.size();
+    auto ready = co_await worker.run([&] { return store.ready_to_bill(now_ts(), chunk + skip, true); });
     if (!ready) {
       ledger_failed("ready_to_bill", ready.error());
       co_return;
     }
-    first_bill_scan = false;
     std::vector<ledger::charge_record> batch;
     std::vector<std::string> to_mark;
     for (auto& rec : *ready) {
       if (batch.size() >= chunk) break;
-      if (posts_in_flight.contains(rec.number) || queued.contains(rec.number)) continue;
+      if (marked_this_run.contains(rec.number)) continue;
       to_mark.push_back(rec.number);
       batch.push_back(std::move(rec));
     }
@@ -319,6 +320,7 @@ struct reconciler::impl {
     }
     for (auto& rec : batch) {
       queued.insert(rec.number);
+      marked_this_run.insert(rec.number);
       to_post.push_back(std::move(rec));
     }
   }
@@ -361,6 +363,10 @@ struct reconciler::impl {
       bill_wake->notify();
       co_await commit_bill_result(std::move(result), std::move(ctx));
       --answers_uncommitted;
+      // Committed (billed, held, or retrying at its next_try): no longer this run's in-flight.
+      // A post that ended without an answer (cancelled, or a number billing cannot take) stays
+      // marked, so it is not re-posted in a loop; the next start posts it again.
+      marked_this_run.erase(number);
     }
     posts_in_flight.erase(number);
     bill_wake->notify();
