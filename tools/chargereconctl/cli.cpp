@@ -34,12 +34,19 @@ const std::vector<option_spec> global_option_specs{
 
 const std::vector<command_spec>& commands() {
   static const std::vector<command_spec> table{
-      {command_id::status, "status", "", 0, {},
+      {command_id::status,
+       "status",
+       "",
+       0,
+       {},
        "chargereconctl status [--json]",
        "Counts of charges by state, the oldest unfinished charge and its age, and the ledger's\n"
        "last activity (the newest change to any charge). Reads the ledger read-only: safe while\n"
        "chargerecond runs.\n"},
-      {command_id::list, "list", "", 0,
+      {command_id::list,
+       "list",
+       "",
+       0,
        {{"state", true}, {"customer", true}, {"status", true}, {"since", true}, {"until", true}, {"limit", true}},
        "chargereconctl list [--state S] [--customer C] [--status ST] [--since DATE] [--until DATE]\n"
        "                    [--limit N] [--json]",
@@ -51,23 +58,39 @@ const std::vector<command_spec>& commands() {
        "  --until DATE   first seen before DATE (UTC; a date alone: to the end of that day)\n"
        "  --limit N      at most N charges (default 100)\n"
        "DATE: 2026-01-31, 2026-01-31T10:00:00 or 2026-01-31T10:00:00Z.\n"},
-      {command_id::show, "show", "", 1, {},
+      {command_id::show,
+       "show",
+       "",
+       1,
+       {},
        "chargereconctl show NUMBER [--json]",
        "One charge, as the ledger holds it (the charge object CRM.COM sent included), and its\n"
        "audit trail: every event recorded for it, oldest first, with who acted and why.\n"},
-      {command_id::retry, "retry", "", 1, {{"reason", true}, {"by", true}},
+      {command_id::retry,
+       "retry",
+       "",
+       1,
+       {{"reason", true}, {"by", true}},
        "chargereconctl retry NUMBER --reason TEXT [--by NAME] [--json]",
        "Re-queues a charge waiting for a person: a held charge goes back to billing (posted again\n"
        "under the same Idempotency-Key, so billing cannot bill it twice), a dead one goes back to\n"
        "waiting for its acknowledgement with its attempts reset. The running daemon picks it up\n"
        "on its next round. Audited with NAME (default $SUDO_USER, else $USER) and TEXT.\n"
        "Refused (exit 1) when the charge is in any other state.\n"},
-      {command_id::release, "release", "", 1, {{"reason", true}, {"by", true}},
+      {command_id::release,
+       "release",
+       "",
+       1,
+       {{"reason", true}, {"by", true}},
        "chargereconctl release NUMBER --reason TEXT [--by NAME] [--json]",
        "Gives up on billing a held charge: it is acknowledged to CRM.COM without a billing\n"
        "reference, never billed. The reason is mandatory and audited with NAME (default\n"
        "$SUDO_USER, else $USER). Refused (exit 1) unless the charge is held.\n"},
-      {command_id::export_charges, "export", "", 0, {{"since", true}, {"until", true}, {"format", true}},
+      {command_id::export_charges,
+       "export",
+       "",
+       0,
+       {{"since", true}, {"until", true}, {"format", true}},
        "chargereconctl export --since DATE --until DATE [--format csv|jsonl]",
        "Every charge first seen in [--since, --until), oldest first, for finance: number,\n"
        "customer, status, amount (CRM.COM's exact text), currency, state, billing_reference,\n"
@@ -75,7 +98,11 @@ const std::vector<command_spec>& commands() {
        "header line, CRLF line ends; jsonl: one JSON object per line, amounts as strings.\n"
        "A summary with exact totals per currency goes to stderr.\n"
        "DATE: 2026-01-31 (a date alone covers its whole day), 2026-01-31T10:00:00[Z].\n"},
-      {command_id::reconcile, "reconcile", "", 0, {{"older-than", true}, {"with-crm", false}},
+      {command_id::reconcile,
+       "reconcile",
+       "",
+       0,
+       {{"older-than", true}, {"with-crm", false}},
        "chargereconctl reconcile [--older-than DURATION] [--with-crm] [--json]",
        "Reports every disagreement, one per line, and exits 1 when there is any:\n"
        "  not_billed                billable, not billed DURATION after it was first seen\n"
@@ -95,14 +122,25 @@ const std::vector<command_spec>& commands() {
        "  crm_pass_incomplete       the pass could not finish; crm_left_list was not judged\n"
        "--older-than: 500ms, 30s, 5m, 1h (default 1h). Amounts at stake are totalled exactly\n"
        "per currency.\n"},
-      {command_id::promotions, "promotions", "", 0, {},
+      {command_id::promotions,
+       "promotions",
+       "",
+       0,
+       {},
        "chargereconctl promotions [--json]",
        "The netflix promotions CRM.COM offers (promotions/list).\n"},
-      {command_id::subscription_show, "subscription", "show", 0, {{"customer", true}, {"netflix-id", true}},
+      {command_id::subscription_show,
+       "subscription",
+       "show",
+       0,
+       {{"customer", true}, {"netflix-id", true}},
        "chargereconctl subscription show --customer C | --netflix-id ID [--json]",
        "A customer's netflix subscriptions (subscriptions/show), by billing customer identifier\n"
        "or by netflix customer identifier.\n"},
-      {command_id::subscription_create, "subscription", "create", 0,
+      {command_id::subscription_create,
+       "subscription",
+       "create",
+       0,
        {{"customer", true},
         {"promotion", true},
         {"channel", true},
@@ -120,13 +158,24 @@ const std::vector<command_spec>& commands() {
        "  --validity SECONDS  how long the sign-up token is valid, 1..86400 (or 30m, 1h ...)\n"
        "This call is not idempotent: if it fails after the request was sent (a timeout), check\n"
        "with `subscription show` before repeating it.\n"},
-      {command_id::subscription_suspend, "subscription", "suspend", 0, {{"customer", true}},
+      {command_id::subscription_suspend,
+       "subscription",
+       "suspend",
+       0,
+       {{"customer", true}},
        "chargereconctl subscription suspend --customer C [--json]",
        "Suspends a customer's netflix subscription (subscriptions/suspend).\n"},
-      {command_id::subscription_unsuspend, "subscription", "unsuspend", 0, {{"customer", true}},
+      {command_id::subscription_unsuspend,
+       "subscription",
+       "unsuspend",
+       0,
+       {{"customer", true}},
        "chargereconctl subscription unsuspend --customer C [--json]",
        "Lifts a suspension (subscriptions/unsuspend).\n"},
-      {command_id::devices_register, "devices", "register", 0,
+      {command_id::devices_register,
+       "devices",
+       "register",
+       0,
        {{"group-name", true}, {"group-id", true}, {"group-code", true}, {"file", true}},
        "chargereconctl devices register (--group-name G | --group-id ID | --group-code CODE)\n"
        "                    --file ESNS.txt [--json]",
@@ -134,7 +183,10 @@ const std::vector<command_spec>& commands() {
        "one ESN per line (blank lines and surrounding spaces ignored; \"-\" reads stdin); they\n"
        "are sent 1000 per call. ESNs CRM.COM refused are printed, one per line, and the exit\n"
        "status is 1 when there is any. Repeating the whole command is safe.\n"},
-      {command_id::devices_unregister, "devices", "unregister", 0,
+      {command_id::devices_unregister,
+       "devices",
+       "unregister",
+       0,
        {{"group-name", true}, {"group-id", true}, {"group-code", true}, {"file", true}},
        "chargereconctl devices unregister (--group-name G | --group-id ID | --group-code CODE)\n"
        "                    --file ESNS.txt [--json]",
@@ -215,7 +267,8 @@ result<date_range> parse_range(const raw_command& raw, bool mandatory) {
     const bool until = name == "until";
     const auto t = parse_date_arg(*v, until);
     if (!t)
-      return bad(name, quoted(*v) + " is not a date: give 2026-01-31, 2026-01-31T10:00:00 or 2026-01-31T10:00:00Z (UTC)");
+      return bad(name,
+                 quoted(*v) + " is not a date: give 2026-01-31, 2026-01-31T10:00:00 or 2026-01-31T10:00:00Z (UTC)");
     (until ? r.until : r.from) = *t;
   }
   if (r.from && r.until && *r.from >= *r.until)
@@ -293,9 +346,12 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
       inv.filter.first_seen_from = range->from;
       inv.filter.first_seen_until = range->until;
       if (auto f = value_of(raw, "format")) {
-        if (*f == "csv") inv.format = export_format::csv;
-        else if (*f == "jsonl") inv.format = export_format::jsonl;
-        else return bad("format", quoted(*f) + " is not a format: csv or jsonl");
+        if (*f == "csv")
+          inv.format = export_format::csv;
+        else if (*f == "jsonl")
+          inv.format = export_format::jsonl;
+        else
+          return bad("format", quoted(*f) + " is not a format: csv or jsonl");
       }
       return {};
     }
@@ -333,7 +389,8 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
             {"OTHER", crm::channel::other},
         }};
         const auto wanted = upper(*ch);
-        const auto it = std::ranges::find(channels, std::string_view(wanted), &std::pair<std::string_view, crm::channel>::first);
+        const auto it =
+            std::ranges::find(channels, std::string_view(wanted), &std::pair<std::string_view, crm::channel>::first);
         if (it == channels.end()) return bad("channel", quoted(*ch) + " is not WEB, STORE, MOBILE, BROADBAND or OTHER");
         inv.create.channel = it->second;
       }
@@ -390,21 +447,36 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
 
 std::string_view command_name(command_id id) {
   switch (id) {
-    case command_id::none: return "chargereconctl";
-    case command_id::status: return "status";
-    case command_id::list: return "list";
-    case command_id::show: return "show";
-    case command_id::retry: return "retry";
-    case command_id::release: return "release";
-    case command_id::export_charges: return "export";
-    case command_id::reconcile: return "reconcile";
-    case command_id::promotions: return "promotions";
-    case command_id::subscription_show: return "subscription show";
-    case command_id::subscription_create: return "subscription create";
-    case command_id::subscription_suspend: return "subscription suspend";
-    case command_id::subscription_unsuspend: return "subscription unsuspend";
-    case command_id::devices_register: return "devices register";
-    case command_id::devices_unregister: return "devices unregister";
+    case command_id::none:
+      return "chargereconctl";
+    case command_id::status:
+      return "status";
+    case command_id::list:
+      return "list";
+    case command_id::show:
+      return "show";
+    case command_id::retry:
+      return "retry";
+    case command_id::release:
+      return "release";
+    case command_id::export_charges:
+      return "export";
+    case command_id::reconcile:
+      return "reconcile";
+    case command_id::promotions:
+      return "promotions";
+    case command_id::subscription_show:
+      return "subscription show";
+    case command_id::subscription_create:
+      return "subscription create";
+    case command_id::subscription_suspend:
+      return "subscription suspend";
+    case command_id::subscription_unsuspend:
+      return "subscription unsuspend";
+    case command_id::devices_register:
+      return "devices register";
+    case command_id::devices_unregister:
+      return "devices unregister";
   }
   return "?";
 }
@@ -474,9 +546,8 @@ result<invocation> parse_command_line(const std::vector<std::string>& args, cons
       if (!raw.spec && !words.empty())
         return usage("'" + words[0] + "' needs a subcommand before its options; see `chargereconctl --help`");
       if (!raw.spec) return usage("unknown option --" + quote_peer_text(name, 40) + " before the command");
-      return usage("unknown option --" + quote_peer_text(name, 40) + " for " +
-                   std::string(command_name(inv.command)) + "; see `chargereconctl " +
-                   std::string(command_name(inv.command)) + " --help`");
+      return usage("unknown option --" + quote_peer_text(name, 40) + " for " + std::string(command_name(inv.command)) +
+                   "; see `chargereconctl " + std::string(command_name(inv.command)) + " --help`");
     }
     std::string value;
     if (spec->takes_value) {
@@ -500,8 +571,7 @@ result<invocation> parse_command_line(const std::vector<std::string>& args, cons
   if (help_word) inv.help = true;
   // `subscription --help`: the overview names the subcommands.
   if (inv.help) return inv;
-  if (!raw.spec && !words.empty())
-    return usage("'" + words[0] + "' needs a subcommand; see `chargereconctl --help`");
+  if (!raw.spec && !words.empty()) return usage("'" + words[0] + "' needs a subcommand; see `chargereconctl --help`");
   if (inv.command == command_id::none) return usage("no command given");
   if (raw.positionals.size() < raw.spec->positionals)
     return usage(std::string(command_name(inv.command)) + " needs the charge NUMBER (see `chargereconctl list`)");
@@ -536,8 +606,7 @@ std::string usage_line(command_id id) {
 
 std::string help_text(command_id id) {
   if (const auto* c = find_command(id)) {
-    return "usage: " + std::string(c->synopsis) +
-           "\n\n" + std::string(c->help) +
+    return "usage: " + std::string(c->synopsis) + "\n\n" + std::string(c->help) +
            "\nglobal options: --config FILE, --ledger PATH, --json, --verbose (see chargereconctl --help)\n";
   }
   std::string out =

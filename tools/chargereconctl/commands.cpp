@@ -223,9 +223,11 @@ int cmd_status(const invocation& inv, context& ctx, ledger::ledger& store, const
     print_json(ctx, o);
     return exit_ok;
   }
-  ctx.out << "ledger: " << path << "\n" << "charges: " << total << "\n";
+  ctx.out << "ledger: " << path << "\n"
+          << "charges: " << total << "\n";
   std::vector<std::vector<std::string>> rows;
-  for (const auto& [state, n] : *counts) rows.push_back({"  " + std::string(ledger::to_string(state)), std::to_string(n)});
+  for (const auto& [state, n] : *counts)
+    rows.push_back({"  " + std::string(ledger::to_string(state)), std::to_string(n)});
   print_table(ctx, rows);
   if (*oldest)
     ctx.out << "oldest unfinished: " << (*oldest)->number << " (" << ledger::to_string((*oldest)->state)
@@ -262,8 +264,10 @@ int cmd_list(const invocation& inv, context& ctx, ledger::ledger& store) {
     for (const auto& c : *page)
       rows.push_back({c.number, std::string(ledger::to_string(c.state)), c.status, c.customer, c.amount, c.currency,
                       ledger::format_timestamp(c.first_seen), c.billing_reference.value_or("-")});
-    if (!page->empty()) print_table(ctx, rows);
-    else ctx.out << "no charge matches\n";
+    if (!page->empty())
+      print_table(ctx, rows);
+    else
+      ctx.out << "no charge matches\n";
   }
   if (truncated)
     ctx.err << "chargereconctl: more charges match than --limit " << inv.filter.limit
@@ -336,8 +340,10 @@ int cmd_show(const invocation& inv, context& ctx, ledger::ledger& store, const s
       note += (note.empty() ? "" : "  ") + quote_peer_text(e.detail_json, 400);
     rows.push_back({"  " + ledger::format_timestamp(e.at), e.actor, e.kind, move, note});
   }
-  if (rows.empty()) ctx.out << "  (no events)\n";
-  else print_table(ctx, rows);
+  if (rows.empty())
+    ctx.out << "  (no events)\n";
+  else
+    print_table(ctx, rows);
   return exit_ok;
 }
 
@@ -350,7 +356,8 @@ int cmd_person(const invocation& inv, context& ctx, ledger::ledger& store, const
     return fail(ctx, ledger_exit_status(before.error()), before.error().to_string());
   }
   const auto now = ctx.now();
-  auto after = retry ? store.retry(inv.number, inv.by, inv.reason, now) : store.release(inv.number, inv.by, inv.reason, now);
+  auto after =
+      retry ? store.retry(inv.number, inv.by, inv.reason, now) : store.release(inv.number, inv.by, inv.reason, now);
   if (!after) {
     if (after.error().code == errc::ledger_bad_transition) {
       const std::string state(ledger::to_string(before->state));
@@ -426,9 +433,12 @@ std::unique_ptr<crm_session> open_crm(const invocation& inv, context& ctx, const
 int crm_failed(context& ctx, const error& e) {
   const int status = crm_exit_status(e);
   std::string hint;
-  if (status == exit_config) hint = "; check crm.username, crm.organisation and the password (or Web API key) file";
-  else if (status == exit_problems) hint = "; CRM.COM's answer is quoted above: check the arguments";
-  else if (status == exit_unavailable) hint = "; check crm.base_url and the network, then try again";
+  if (status == exit_config)
+    hint = "; check crm.username, crm.organisation and the password (or Web API key) file";
+  else if (status == exit_problems)
+    hint = "; CRM.COM's answer is quoted above: check the arguments";
+  else if (status == exit_unavailable)
+    hint = "; check crm.base_url and the network, then try again";
   return fail(ctx, status, e.to_string() + hint);
 }
 
@@ -692,8 +702,8 @@ int cmd_reconcile(const invocation& inv, context& ctx, ledger::ledger& store, co
     if (compared) {
       ctx.out << "CRM.COM lists " << compared->listed << " processed charges (" << listing->pages << " pages)";
       if (compared->not_judged_recent)
-        ctx.out << "; " << compared->not_judged_recent << " received less than "
-                << format_duration(inv.older_than) << " ago, not judged";
+        ctx.out << "; " << compared->not_judged_recent << " received less than " << format_duration(inv.older_than)
+                << " ago, not judged";
       ctx.out << "\n";
       if (!compared->left_list_judged)
         ctx.out << "not judged: charges that left CRM.COM's list (" << compared->not_judged_reason << ")\n";
@@ -739,12 +749,17 @@ int run(const invocation& inv, context& ctx) {
     auto crm = open_crm(inv, ctx, *s, status);
     if (!crm) return status;
     switch (inv.command) {
-      case command_id::promotions: return cmd_promotions(inv, ctx, *crm);
-      case command_id::subscription_show: return cmd_subscription_show(inv, ctx, *crm);
-      case command_id::subscription_create: return cmd_subscription_create(inv, ctx, *crm);
+      case command_id::promotions:
+        return cmd_promotions(inv, ctx, *crm);
+      case command_id::subscription_show:
+        return cmd_subscription_show(inv, ctx, *crm);
+      case command_id::subscription_create:
+        return cmd_subscription_create(inv, ctx, *crm);
       case command_id::subscription_suspend:
-      case command_id::subscription_unsuspend: return cmd_suspend(inv, ctx, *crm);
-      default: return cmd_devices(inv, ctx, *crm);
+      case command_id::subscription_unsuspend:
+        return cmd_suspend(inv, ctx, *crm);
+      default:
+        return cmd_devices(inv, ctx, *crm);
     }
   }
 
@@ -757,14 +772,21 @@ int run(const invocation& inv, context& ctx) {
                 "cannot open the ledger: " + opened.error().to_string() + ledger_hint(opened.error(), s->ledger_path));
   auto& store = **opened;
   switch (inv.command) {
-    case command_id::status: return cmd_status(inv, ctx, store, s->ledger_path);
-    case command_id::list: return cmd_list(inv, ctx, store);
-    case command_id::show: return cmd_show(inv, ctx, store, s->ledger_path);
+    case command_id::status:
+      return cmd_status(inv, ctx, store, s->ledger_path);
+    case command_id::list:
+      return cmd_list(inv, ctx, store);
+    case command_id::show:
+      return cmd_show(inv, ctx, store, s->ledger_path);
     case command_id::retry:
-    case command_id::release: return cmd_person(inv, ctx, store, s->ledger_path);
-    case command_id::export_charges: return cmd_export(inv, ctx, store);
-    case command_id::reconcile: return cmd_reconcile(inv, ctx, store, *s);
-    default: break;
+    case command_id::release:
+      return cmd_person(inv, ctx, store, s->ledger_path);
+    case command_id::export_charges:
+      return cmd_export(inv, ctx, store);
+    case command_id::reconcile:
+      return cmd_reconcile(inv, ctx, store, *s);
+    default:
+      break;
   }
   ctx.err << usage_line(command_id::none);
   return exit_usage;

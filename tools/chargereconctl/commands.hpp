@@ -16,9 +16,9 @@ namespace chargerecon::ctl {
 struct context {
   std::ostream& out;
   std::ostream& err;
-  std::istream& in;                      // `devices ... --file -`
+  std::istream& in;                        // `devices ... --file -`
   std::function<ledger::timestamp()> now;  // the ledger's clock for retry/release, ages, thresholds
-  secret_env secrets;                    // where relative secret names are looked up
+  secret_env secrets;                      // where relative secret names are looked up
 };
 
 // Runs a parsed invocation (help included). Never throws for expected failures; the caller

@@ -89,13 +89,13 @@ result<std::vector<crm::promotion>> crm_session::promotions() {
 }
 
 result<std::vector<crm::subscription>> crm_session::show_subscription(crm::subscription_query query) {
-  return impl_->run<std::vector<crm::subscription>>(
-      crm::method::show_subscription, [&] { return impl_->client->show_subscription(std::move(query)); });
+  return impl_->run<std::vector<crm::subscription>>(crm::method::show_subscription,
+                                                    [&] { return impl_->client->show_subscription(std::move(query)); });
 }
 
 result<crm::subscription_signup> crm_session::create_subscription(crm::subscription_create_request request) {
-  return impl_->run<crm::subscription_signup>(
-      crm::method::create_subscription, [&] { return impl_->client->create_subscription(std::move(request)); });
+  return impl_->run<crm::subscription_signup>(crm::method::create_subscription,
+                                              [&] { return impl_->client->create_subscription(std::move(request)); });
 }
 
 result<void> crm_session::suspend(std::string customer, bool suspended) {
@@ -120,8 +120,8 @@ result<crm_listing> crm_session::list_all(crm::list_status status, unsigned page
   std::unordered_set<std::string> kept;
   while (!cursor.finished()) {
     const auto offset = cursor.next_offset();
-    auto page = impl_->run<crm::charges_page>(
-        crm::method::list_charges, [&] { return impl_->client->list_charges(status, offset, page_size); });
+    auto page = impl_->run<crm::charges_page>(crm::method::list_charges,
+                                              [&] { return impl_->client->list_charges(status, offset, page_size); });
     if (!page) return page.error();
     std::vector<std::string> identities;
     identities.reserve(page->entries);

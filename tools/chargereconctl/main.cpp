@@ -31,8 +31,7 @@ int main(int argc, char** argv) {
       return ctl::exit_usage;
     }
     ctl::context ctx{std::cout, std::cerr, std::cin,
-                     [] { return ledger::to_timestamp(std::chrono::system_clock::now()); },
-                     secret_env::from_process()};
+                     [] { return ledger::to_timestamp(std::chrono::system_clock::now()); }, secret_env::from_process()};
     const int status = ctl::run(*inv, ctx);
     std::cout.flush();
     return status;

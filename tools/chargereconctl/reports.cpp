@@ -26,27 +26,40 @@ std::string last_error_note(const ledger::charge_record& c) {
 }
 
 finding from_charge(finding_kind kind, const ledger::charge_record& c, std::string detail) {
-  return finding{kind,     c.number,   c.customer, std::string(ledger::to_string(c.state)), c.status,
-                 c.amount, c.currency, std::move(detail)};
+  return finding{kind,     c.number, c.customer, std::string(ledger::to_string(c.state)),
+                 c.status, c.amount, c.currency, std::move(detail)};
 }
 
 }  // namespace
 
 std::string_view to_string(finding_kind k) {
   switch (k) {
-    case finding_kind::not_billed: return "not_billed";
-    case finding_kind::billed_not_acknowledged: return "billed_not_acknowledged";
-    case finding_kind::ack_overdue: return "ack_overdue";
-    case finding_kind::billed_without_reference: return "billed_without_reference";
-    case finding_kind::acknowledged_unbilled: return "acknowledged_unbilled";
-    case finding_kind::billed_not_billable: return "billed_not_billable";
-    case finding_kind::held: return "held";
-    case finding_kind::dead: return "dead";
-    case finding_kind::crm_unknown: return "crm_unknown";
-    case finding_kind::crm_lists_acknowledged: return "crm_lists_acknowledged";
-    case finding_kind::crm_left_list: return "crm_left_list";
-    case finding_kind::crm_malformed: return "crm_malformed";
-    case finding_kind::crm_pass_incomplete: return "crm_pass_incomplete";
+    case finding_kind::not_billed:
+      return "not_billed";
+    case finding_kind::billed_not_acknowledged:
+      return "billed_not_acknowledged";
+    case finding_kind::ack_overdue:
+      return "ack_overdue";
+    case finding_kind::billed_without_reference:
+      return "billed_without_reference";
+    case finding_kind::acknowledged_unbilled:
+      return "acknowledged_unbilled";
+    case finding_kind::billed_not_billable:
+      return "billed_not_billable";
+    case finding_kind::held:
+      return "held";
+    case finding_kind::dead:
+      return "dead";
+    case finding_kind::crm_unknown:
+      return "crm_unknown";
+    case finding_kind::crm_lists_acknowledged:
+      return "crm_lists_acknowledged";
+    case finding_kind::crm_left_list:
+      return "crm_left_list";
+    case finding_kind::crm_malformed:
+      return "crm_malformed";
+    case finding_kind::crm_pass_incomplete:
+      return "crm_pass_incomplete";
   }
   return "?";
 }
@@ -96,9 +109,9 @@ std::vector<finding> check_charge(const ledger::charge_record& c, ledger::timest
     case charge_state::ack_pending:
       if (overdue(c.first_seen))
         out.push_back(from_charge(finding_kind::ack_overdue, c,
-                                  "waiting for its acknowledgement since it was first seen " +
-                                      when(c.first_seen, now) + ", " + std::to_string(c.ack_attempts) +
-                                      " acknowledgements refused" + last_error_note(c)));
+                                  "waiting for its acknowledgement since it was first seen " + when(c.first_seen, now) +
+                                      ", " + std::to_string(c.ack_attempts) + " acknowledgements refused" +
+                                      last_error_note(c)));
       break;
     case charge_state::acknowledged:
       if (!c.billing_reference && c.billed_at) {

@@ -130,8 +130,8 @@ std::string csv_field(std::string_view text);
 std::string csv_row(const std::vector<std::string>& fields);
 
 inline constexpr std::string_view export_columns[] = {
-    "number", "customer", "status", "amount", "currency", "state", "billing_reference", "first_seen", "billed_at",
-    "acknowledged_at"};
+    "number", "customer",          "status",     "amount",    "currency",
+    "state",  "billing_reference", "first_seen", "billed_at", "acknowledged_at"};
 // The export's fields of one charge, in export_columns' order (absent values empty).
 std::vector<std::string> export_fields(const ledger::charge_record& c);
 std::string export_csv_header();

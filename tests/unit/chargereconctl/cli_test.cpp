@@ -62,11 +62,11 @@ TEST(chargereconctl_cli, help_works_for_every_form_and_needs_no_other_argument) 
 }
 
 TEST(chargereconctl_cli, every_command_has_help_naming_its_options) {
-  for (const auto id : {command_id::status, command_id::list, command_id::show, command_id::retry, command_id::release,
-                        command_id::export_charges, command_id::reconcile, command_id::promotions,
-                        command_id::subscription_show, command_id::subscription_create,
-                        command_id::subscription_suspend, command_id::subscription_unsuspend,
-                        command_id::devices_register, command_id::devices_unregister}) {
+  for (const auto id :
+       {command_id::status, command_id::list, command_id::show, command_id::retry, command_id::release,
+        command_id::export_charges, command_id::reconcile, command_id::promotions, command_id::subscription_show,
+        command_id::subscription_create, command_id::subscription_suspend, command_id::subscription_unsuspend,
+        command_id::devices_register, command_id::devices_unregister}) {
     const auto text = help_text(id);
     EXPECT_THAT(text, HasSubstr("usage: chargereconctl " + std::string(command_name(id)))) << command_name(id);
     EXPECT_THAT(usage_line(id), HasSubstr(std::string(command_name(id))));
@@ -151,8 +151,8 @@ TEST(chargereconctl_cli, retry_and_release_need_a_reason_and_a_person) {
 }
 
 TEST(chargereconctl_cli, export_needs_both_dates) {
-  const auto a = parse_ok({"export", "--since", "2026-01-01T06:00:00Z", "--until", "2026-01-02T06:00:00", "--format",
-                           "jsonl"});
+  const auto a =
+      parse_ok({"export", "--since", "2026-01-01T06:00:00Z", "--until", "2026-01-02T06:00:00", "--format", "jsonl"});
   EXPECT_EQ(a.command, command_id::export_charges);
   EXPECT_EQ(a.format, export_format::jsonl);
   EXPECT_EQ(a.filter.first_seen_from, utc(2026, 1, 1, 6));
@@ -179,8 +179,7 @@ TEST(chargereconctl_cli, subscription_commands) {
   const auto by_netflix = parse_ok({"subscription", "show", "--netflix-id", "NFX-C0001"});
   EXPECT_EQ(by_netflix.query.key, crm::subscription_query::by::netflix_customer_identifier);
   EXPECT_THAT(parse_error({"subscription", "show"}), HasSubstr("exactly one of --customer C and --netflix-id ID"));
-  EXPECT_THAT(parse_error({"subscription", "show", "--customer", "C", "--netflix-id", "N"}),
-              HasSubstr("exactly one"));
+  EXPECT_THAT(parse_error({"subscription", "show", "--customer", "C", "--netflix-id", "N"}), HasSubstr("exactly one"));
 
   const auto create = parse_ok({"subscription", "create", "--customer", "C0009", "--promotion", "NFX-STD-3M",
                                 "--channel", "web", "--validity", "3600", "--first-name", "Ada", "--email",

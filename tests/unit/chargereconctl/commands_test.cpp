@@ -251,7 +251,8 @@ TEST_F(chargereconctl_commands, export_writes_rfc_4180_csv_of_the_range_with_exa
             "I6,\"ACME, \"\"North\"\"\",APPROVED,1234567890.10,EUR,acknowledged,B-6,2026-11-03T09:00:00.000Z,"
             "2026-11-03T09:00:02.000Z,2026-11-03T09:00:03.000Z\r\n"
             "I7,C0001,APPROVED,0.7,EUR,seen,,2026-11-03T09:00:00.000Z,,\r\n");
-  EXPECT_THAT(r.err, HasSubstr("exported 7 charges first seen in [2026-11-02T00:00:00.000Z, 2026-11-04T00:00:00.000Z)"));
+  EXPECT_THAT(r.err,
+              HasSubstr("exported 7 charges first seen in [2026-11-02T00:00:00.000Z, 2026-11-04T00:00:00.000Z)"));
   EXPECT_THAT(r.err, HasSubstr("totals: EUR 1234567914.09, USD 7.00"));
 
   const auto day2 = ledger_ctl({"export", "--since", "2026-11-03", "--until", "2026-11-03", "--format", "jsonl"});
@@ -279,7 +280,8 @@ TEST_F(chargereconctl_commands, reconcile_reports_every_disagreement_and_exits_1
   EXPECT_THAT(r.out, Not(HasSubstr(" I1 ")));
   EXPECT_THAT(r.out, Not(HasSubstr(" I5 ")));
   EXPECT_THAT(r.out, Not(HasSubstr(" I6 ")));
-  EXPECT_THAT(r.out, HasSubstr("4 disagreements over 7 charges in the ledger (threshold 1h); at stake: EUR 1.0, USD 7.00"));
+  EXPECT_THAT(r.out,
+              HasSubstr("4 disagreements over 7 charges in the ledger (threshold 1h); at stake: EUR 1.0, USD 7.00"));
 
   // A longer threshold leaves only what waits for a person.
   const auto j = ledger_ctl({"reconcile", "--older-than", "3h", "--json"});

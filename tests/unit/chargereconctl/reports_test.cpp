@@ -207,9 +207,8 @@ TEST(chargereconctl_reconcile, waiting_in_the_ledger_but_no_longer_listed) {
   const auto still_listed = billed("I7", hours(2));
   crm_listing l;
   l.charges = {listed("I7")};
-  const auto r =
-      compare_with_crm(l, ledger_of({waiting, released, held, fresh, done, pending, still_listed}), pass_start, now,
-                       rules);
+  const auto r = compare_with_crm(l, ledger_of({waiting, released, held, fresh, done, pending, still_listed}),
+                                  pass_start, now, rules);
   ASSERT_THAT(kinds(r.findings),
               ElementsAre(finding_kind::crm_left_list, finding_kind::crm_left_list, finding_kind::crm_left_list));
   EXPECT_EQ(r.findings[0].number, "I1");
