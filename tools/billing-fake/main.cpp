@@ -3,6 +3,7 @@
 
 #include "billing-fake/fake.hpp"
 #include "billing-fake/options.hpp"
+#include "http/port_file.hpp"
 #include "http/server.hpp"
 #include "observability/event_log.hpp"
 
@@ -17,7 +18,6 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
@@ -44,18 +44,6 @@ asio::awaitable<http::server_reply> serve(billing_fake::fake& fake, const obs::e
               {"status", out.reply.what == http::server_reply::action::drop ? 0U : out.reply.resp.status},
               {"outcome", out.outcome}});
   co_return std::move(out.reply);
-}
-
-bool write_port_file(const std::string& path, std::uint16_t port) {
-  // tmp + rename: a reader polling the path never sees a half-written number.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    out.flush();
-    if (!out) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 }  // namespace
@@ -93,7 +81,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     const auto port = (*server)->port();
-    if (!options->port_file.empty() && !write_port_file(options->port_file, port)) {
+    if (!options->port_file.empty() && !http::write_port_file(options->port_file, port)) {
       log.error("billing_fake.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
       return 1;
     }

@@ -11,13 +11,13 @@
 #include <csignal>
 #include <cstdio>
 #include <exception>
-#include <fstream>
 #include <iostream>
 #include <string>
 #include <vector>
 
 #include "crm-sim/options.hpp"
 #include "crm-sim/simulator.hpp"
+#include "http/port_file.hpp"
 #include "http/server.hpp"
 #include "observability/event_log.hpp"
 
@@ -50,18 +50,6 @@ asio::awaitable<http::server_reply> serve(crm_sim::simulator& sim, const obs::ev
             {"outcome", out.outcome},
             {"count", out.count}});
   co_return std::move(out.reply);
-}
-
-bool write_port_file(const std::string& path, std::uint16_t port) {
-  // tmp + rename: a reader polling the path never sees a half-written number.
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << port << "\n";
-    out.flush();
-    if (!out) return false;
-  }
-  return std::rename(tmp.c_str(), path.c_str()) == 0;
 }
 
 }  // namespace
@@ -99,7 +87,7 @@ int main(int argc, char** argv) {
       return 1;
     }
     const auto port = (*server)->port();
-    if (!options->port_file.empty() && !write_port_file(options->port_file, port)) {
+    if (!options->port_file.empty() && !http::write_port_file(options->port_file, port)) {
       log.error("crm_sim.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
       return 1;
     }
