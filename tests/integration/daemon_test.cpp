@@ -29,8 +29,9 @@ constexpr int exit_unavailable = 69;
 
 // crm-sim with a seeded backlog whose PENDING charges stay PENDING for the whole test.
 std::vector<std::string> sim_flags(std::size_t backlog, std::uint64_t seed, std::vector<std::string> extra = {}) {
-  std::vector<std::string> f{"--backlog", std::to_string(backlog), "--seed", std::to_string(seed),
-                             "--pending-resolve-after", "10h", "--quiet"};
+  std::vector<std::string> f{
+      "--backlog", std::to_string(backlog), "--seed", std::to_string(seed), "--pending-resolve-after", "10h",
+      "--quiet"};
   f.insert(f.end(), extra.begin(), extra.end());
   return f;
 }
@@ -40,6 +41,12 @@ daemon_settings settings_for(const crm_sim& crm, const billing_fake& billing) {
   s.crm_base_url = crm.base_url();
   s.billing_url = billing.bill_url();
   return s;
+}
+
+// The simulators' own output (both run --quiet: warnings, errors, a crash), for a run that
+// did not end as it should.
+std::string peers(const crm_sim& crm, const billing_fake& billing) {
+  return "\n--- crm-sim\n" + crm.output() + "\n--- billing-fake\n" + billing.output();
 }
 
 // At most this many problems are printed: one broken rule tends to break every charge.
@@ -121,7 +128,7 @@ TEST(daemon, backlog_of_mixed_statuses_drains_with_once) {
   daemon_fixture d(s);
 
   const auto run = d.run_once(90s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
 
   const auto audit = d.audit(crm.origin(), billing.origin(), true);
   EXPECT_EQ(audit.exit_status, 0) << audit.output;
@@ -169,7 +176,7 @@ TEST(daemon, refused_acknowledgements_are_retried_until_accepted) {
   daemon_fixture d(s);
 
   const auto run = d.run_once(90s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
 
   const auto crm_state = crm.state();
   const auto problems = outcome_problems(crm_state, billing.state());
@@ -206,7 +213,7 @@ TEST(daemon, acknowledgement_refused_past_max_attempts_goes_dead) {
   daemon_fixture d(s);
 
   const auto run = d.run_once(60s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
 
   const auto crm_state = crm.state();
   const auto bill_state = billing.state();
@@ -258,7 +265,7 @@ TEST(daemon, held_charges_at_the_head_never_block_the_rest) {
   daemon_fixture d(settings_for(crm, billing));
 
   const auto run = d.run_once(90s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
 
   const auto crm_state = crm.state();
   const auto bill_state = billing.state();
@@ -280,7 +287,8 @@ TEST(daemon, held_charges_at_the_head_never_block_the_rest) {
   for (const auto& number : held) {
     const auto* c = crm_state.find(number);
     const auto it = ledger.find(number);
-    if (it == ledger.end() || it->second.state != charge_state::held) problems.push_back(number + ": not held in the ledger");
+    if (it == ledger.end() || it->second.state != charge_state::held)
+      problems.push_back(number + ": not held in the ledger");
     if (c->acknowledged || c->ack_attempts != 0) problems.push_back(number + ": acknowledgement attempted");
     if (bill_state.find(number) != nullptr) problems.push_back(number + ": has a billing record");
     if (!held_events.contains(number)) problems.push_back(number + ": no charge.held event");
@@ -339,7 +347,7 @@ TEST(daemon, sigkill_at_random_moments_then_restart_reaches_the_exact_outcome) {
   ::testing::Test::RecordProperty("acknowledged_before_final_run", static_cast<int>(acknowledged_before));
 
   const auto run = d.run_once(120s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
 
   const auto audit = d.audit(crm.origin(), billing.origin(), true);
   EXPECT_EQ(audit.exit_status, 0) << audit.output;
@@ -397,7 +405,7 @@ TEST(daemon, restart_reposts_every_charge_a_crash_left_billing) {
   ::testing::Test::RecordProperty("left_billing", static_cast<int>(left_billing));
 
   const auto run = d.run_once(60s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
   const auto audit = d.audit(crm.origin(), billing.origin(), true);
   EXPECT_EQ(audit.exit_status, 0) << audit.output;
   const auto problems = outcome_problems(crm.state(), billing.state());
@@ -451,7 +459,7 @@ TEST(daemon, sigterm_during_a_run_exits_zero_and_a_later_once_run_drains) {
   EXPECT_TRUE(p.events("engine.deadline_reached").empty()) << p.describe();
 
   const auto run = d.run_once(90s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
   const auto audit = d.audit(crm.origin(), billing.origin(), true);
   EXPECT_EQ(audit.exit_status, 0) << audit.output;
   const auto problems = outcome_problems(crm.state(), billing.state());
@@ -463,9 +471,8 @@ TEST(daemon, sigterm_during_a_run_exits_zero_and_a_later_once_run_drains) {
 // One --once run must drain: --once keeps passing until nothing is left unfinished, so a
 // second run would only hide a --once that exits early.
 TEST(daemon, faults_on_both_sides_still_drain_exactly) {
-  crm_sim crm(sim_flags(2000, 808,
-                        {"--fail-5xx", "0.05", "--drop", "0.05", "--truncate-json", "0.02", "--ack-apply-then-drop",
-                         "0.05"}));
+  crm_sim crm(sim_flags(
+      2000, 808, {"--fail-5xx", "0.05", "--drop", "0.05", "--truncate-json", "0.02", "--ack-apply-then-drop", "0.05"}));
   billing_fake billing({"--fail-5xx", "0.05", "--rate-limit", "0.05", "--apply-then-drop", "0.05", "--seed", "808"});
   auto s = settings_for(crm, billing);
   s.crm_timeout = 5s;
@@ -473,7 +480,7 @@ TEST(daemon, faults_on_both_sides_still_drain_exactly) {
   daemon_fixture d(s);
 
   const auto run = d.run_once(150s);
-  ASSERT_EQ(run.exit_status, 0) << run.describe();
+  ASSERT_EQ(run.exit_status, 0) << run.describe() << peers(crm, billing);
 
   const auto audit = d.audit(crm.origin(), billing.origin(), true);
   EXPECT_EQ(audit.exit_status, 0) << audit.output;
