@@ -1,0 +1,116 @@
+#include "bench/process.hpp"
+
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <mutex>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+extern char** environ;
+
+namespace chargerecon::bench {
+
+result<child> child::spawn(const std::vector<std::string>& argv, const std::filesystem::path& log,
+                           const std::vector<std::string>& env) {
+  if (argv.empty()) return error{errc::invalid_argument, "spawn: no program given"};
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  std::vector<std::string> env_strings;
+  for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+  env_strings.insert(env_strings.end(), env.begin(), env.end());
+  std::vector<char*> envp;
+  for (auto& e : env_strings) envp.push_back(e.data());
+  envp.push_back(nullptr);
+
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+  posix_spawn_file_actions_adddup2(&actions, STDOUT_FILENO, STDERR_FILENO);
+  posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+  const auto started = std::chrono::steady_clock::now();
+  pid_t pid = -1;
+  const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0)
+    return error{errc::invalid_argument, "cannot start " + argv[0] + ": " + std::strerror(rc)};
+  return child(pid, started);
+}
+
+child::child(child&& other) noexcept : pid_(other.pid_), started_(other.started_) { other.pid_ = -1; }
+
+child& child::operator=(child&& other) noexcept {
+  if (this != &other) {
+    if (running()) stop(std::chrono::seconds(5));
+    pid_ = other.pid_;
+    started_ = other.started_;
+    other.pid_ = -1;
+  }
+  return *this;
+}
+
+child::~child() {
+  if (running()) stop(std::chrono::seconds(5));
+}
+
+exit_info child::wait(std::chrono::milliseconds timeout) {
+  exit_info info;
+  if (!running()) return info;
+  // A watchdog kills the child at the deadline; the wait itself blocks in wait4 so that the
+  // wall time is not rounded up to a polling period.
+  std::mutex m;
+  std::condition_variable cv;
+  bool done = false;
+  std::atomic<bool> killed{false};
+  const pid_t pid = pid_;
+  const auto deadline = started_ + timeout;
+  std::thread watchdog([&] {
+    std::unique_lock lock(m);
+    if (!cv.wait_until(lock, deadline, [&] { return done; })) {
+      killed = true;
+      ::kill(pid, SIGKILL);
+    }
+  });
+  int status = 0;
+  rusage usage{};
+  pid_t r;
+  do {
+    r = ::wait4(pid, &status, 0, &usage);
+  } while (r < 0 && errno == EINTR);
+  const auto ended = std::chrono::steady_clock::now();
+  {
+    std::lock_guard lock(m);
+    done = true;
+  }
+  cv.notify_one();
+  watchdog.join();
+  pid_ = -1;
+  info.wall_s = std::chrono::duration<double>(ended - started_).count();
+  info.cpu_user_s = static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
+  info.cpu_system_s = static_cast<double>(usage.ru_stime.tv_sec) + static_cast<double>(usage.ru_stime.tv_usec) / 1e6;
+  info.max_rss_kib = static_cast<std::uint64_t>(usage.ru_maxrss);  // kilobytes on Linux
+  info.timed_out = killed;
+  if (r == pid) {
+    if (WIFEXITED(status))
+      info.status = WEXITSTATUS(status);
+    else if (WIFSIGNALED(status))
+      info.status = 128 + WTERMSIG(status);
+  }
+  return info;
+}
+
+exit_info child::stop(std::chrono::milliseconds grace) {
+  if (!running()) return {};
+  ::kill(pid_, SIGTERM);
+  started_ = std::chrono::steady_clock::now();
+  return wait(grace);
+}
+
+}  // namespace chargerecon::bench
