@@ -3,6 +3,7 @@
 #include "billing/client.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
+#include "crm/answers.hpp"
 #include "crm/client.hpp"
 #include "crm/http_transport.hpp"
 #include "engine/reconciler.hpp"
@@ -10,6 +11,9 @@
 #include "http/client.hpp"
 #include "http/server.hpp"
 #include "ledger/sqlite_ledger.hpp"
+#include "observability/call_metrics.hpp"
+#include "observability/health.hpp"
+#include "observability/ledger_accounting.hpp"
 #include "observability/metrics.hpp"
 #include "observability/service_notifier.hpp"
 
@@ -116,6 +120,14 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   }
   auto& store = **opened;
   worker_thread ledger_thread;
+  // The balance's query runs on a read-only connection and thread of its own: a scan of the
+  // whole table every few seconds must not queue behind (or ahead of) the engine's commits.
+  auto accounting_reader = obs::ledger_accounting_reader::open(cfg.ledger.path);
+  if (!accounting_reader) {
+    log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", accounting_reader.error().to_string()}});
+    return exit_unavailable;
+  }
+  worker_thread metrics_thread;
 
   // --- CRM.COM -------------------------------------------------------------------------------
   http::client_config crm_http;
@@ -140,7 +152,25 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   crm::client_config crm_conf;
   crm_conf.token_lifetime = std::chrono::duration_cast<std::chrono::seconds>(cfg.crm.token_lifetime);
   if (crm_conf.refresh_margin >= crm_conf.token_lifetime) crm_conf.refresh_margin = crm_conf.token_lifetime / 10;
-  crm::client crm_client(crm::make_http_transport(**crm_transport), std::move(creds), crm_conf, log);
+  // Logged in means: the last login answered with a token. Logins are seen in passing, as
+  // POSTs to authentication/* (password or Web API key), through the metrics decorator.
+  bool logged_in = false;
+  obs::call_metrics_options crm_calls;
+  crm_calls.peer = "crm";
+  crm_calls.by_method = true;
+  crm_calls.on_answer = [&](const http::request& req, const result<http::response>& r) {
+    if (req.verb != http::method::post || !obs::call_method_label(req.target).starts_with("authentication/")) return;
+    logged_in = r && r->status < 300 && crm::parse_login(r->body).has_value();
+    metrics
+        .get_counter("chargerecon_crm_logins_total", "Logins to CRM.COM (token refreshes included), by result",
+                     {{"result", logged_in ? "ok" : "failed"}})
+        .inc();
+  };
+  for (const char* outcome : {"ok", "failed"})
+    metrics.get_counter("chargerecon_crm_logins_total", "Logins to CRM.COM (token refreshes included), by result",
+                        {{"result", outcome}});
+  crm::client crm_client(obs::instrument_exchange(crm::make_http_transport(**crm_transport), metrics, crm_calls),
+                         std::move(creds), crm_conf, log);
 
   // --- billing -------------------------------------------------------------------------------
   const auto billing_url = split_billing_url(cfg.billing.url);
@@ -166,17 +196,37 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   bill_conf.backoff = {cfg.billing.backoff_initial, cfg.billing.backoff_max};
   bill_conf.target.target = billing_url->target;
   if (sec.billing_token) bill_conf.target.bearer_token = std::string(sec.billing_token->reveal());
-  billing::client bill_client(billing::make_transport(**bill_transport), bill_conf, log);
+  obs::call_metrics_options bill_calls;
+  bill_calls.peer = "billing";
+  billing::client bill_client(obs::instrument_exchange(billing::make_transport(**bill_transport), metrics, bill_calls),
+                              bill_conf, log);
 
   reconciler engine(crm_client, bill_client, store, ledger_thread, make_engine_config(cfg), log, &metrics);
 
   // --- metrics, health -----------------------------------------------------------------------
-  bool logged_in = false;
+  // What /readyz weighs, kept current by the gauge refresh below and by the login observer.
+  config current = cfg;
+  const auto started = std::chrono::system_clock::now();
+  bool ledger_ok = true;
+  auto& last_pass = metrics.get_gauge("chargerecon_last_successful_pass_timestamp_seconds",
+                                      "When the last pass ended without error");
+  const auto readiness_now = [&] {
+    obs::readiness_inputs in;
+    in.logged_in = logged_in;
+    in.ledger_ok = ledger_ok;
+    in.now = std::chrono::system_clock::now();
+    in.started = started;
+    in.poll_interval = current.poll.interval;
+    if (const double t = last_pass.value(); t > 0)
+      in.last_successful_pass = std::chrono::system_clock::time_point(
+          std::chrono::duration_cast<std::chrono::system_clock::duration>(std::chrono::duration<double>(t)));
+    return obs::assess_readiness(in);
+  };
   std::unique_ptr<http::server> metrics_server;
   if (!cfg.metrics.listen.empty()) {
     auto addr = parse_listen_address(cfg.metrics.listen);
     if (!addr) {
-      log.error("metrics.setup_failed", {{"error", addr.error().to_string()}});
+      log.error("metrics.setup_failed", {{"listen", cfg.metrics.listen}, {"error", addr.error().to_string()}});
       return exit_unavailable;
     }
     http::server_config sc;
@@ -191,12 +241,15 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
             reply.resp.body = metrics.render();
             reply.resp.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
           } else if (path == "/healthz") {
+            // Served by the event loop itself: an answer means the loop turns. A stalled loop
+            // answers nothing, and its watchdog pings stop too.
             reply.resp.status = 200;
             reply.resp.body = "ok\n";
             reply.resp.headers.push_back({"Content-Type", "text/plain"});
           } else if (path == "/readyz") {
-            reply.resp.status = logged_in ? 200 : 503;
-            reply.resp.body = logged_in ? "ready\n" : "not logged in yet\n";
+            const auto r = readiness_now();
+            reply.resp.status = r.ready ? 200 : 503;
+            reply.resp.body = r.reason + "\n";
             reply.resp.headers.push_back({"Content-Type", "text/plain"});
           } else {
             reply.resp.status = 404;
@@ -222,17 +275,18 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   asio::signal_set signals(io, SIGTERM, SIGINT, SIGHUP);
 
   // SIGHUP: re-read the file; apply what can change live, name what needs a restart, and keep
-  // running on the old settings when the new file is invalid.
-  config current = cfg;
+  // running on the old settings when the new file is invalid. RELOADING/READY only once READY
+  // was sent: before the first login, a READY would tell systemd we are up when we are not.
+  bool ready_sent = false;
   const auto reload = [&] {
-    notifier.reloading();
+    if (ready_sent) notifier.reloading();
     auto loaded = load_config(options.config_path);
     if (!loaded) {
       const auto& problems = loaded.error().problems;
       log.error("config.reload_refused", {{"path", options.config_path}, {"problems", problems.size()},
                                           {"detail", "the new file is invalid; running on the previous settings"}});
       for (const auto& p : problems) log.error("config.problem", {{"problem", p.to_string()}});
-      notifier.ready();
+      if (ready_sent) notifier.ready();
       return;
     }
     const auto changed = changed_keys(current, *loaded);
@@ -257,7 +311,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
     log.info("config.reloaded", {{"path", options.config_path}, {"applied", applied}, {"needs_restart", restart}});
     if (!restart.empty())
       log.warn("config.restart_needed", {{"keys", restart}, {"detail", "these changes apply at the next start"}});
-    notifier.ready();
+    if (ready_sent) notifier.ready();
   };
 
   std::function<void()> on_signal_wait;
@@ -303,7 +357,38 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
     ping();
   }
 
-  // Backlog gauges and systemd STATUS, from the ledger every few seconds (on the ledger thread).
+  // The balance (observability/ledger_accounting.hpp), exported and checked at every refresh. A
+  // break is logged when it starts and when it ends, not every few seconds in between.
+  bool balance_broken = false;
+  const auto update_balance = [&](const obs::ledger_accounting& a) {
+    metrics.get_gauge("chargerecon_ledger_charges_listed", "Charges the ledger recorded from charges/list").set(
+        static_cast<double>(a.listed));
+    const std::pair<const char*, std::int64_t> outcomes[] = {
+        {"billed", a.billed}, {"not_billable", a.not_billable}, {"held", a.held},
+        {"dead", a.dead},     {"pending", a.pending},           {"in_progress", a.in_progress}};
+    for (const auto& [name, n] : outcomes)
+      metrics
+          .get_gauge("chargerecon_ledger_charges_by_outcome",
+                     "Charges in the ledger by outcome; they add up to chargerecon_ledger_charges_listed",
+                     {{"outcome", name}})
+          .set(static_cast<double>(n));
+    const bool ok = a.balanced();
+    metrics.get_gauge("chargerecon_balance_ok", "1 while listed = billed + not_billable + held + dead + pending + "
+                                                "in_progress holds in the ledger, else 0")
+        .set(ok ? 1 : 0);
+    std::string unaccounted;
+    for (const auto& u : a.unaccounted) unaccounted += (unaccounted.empty() ? "" : "; ") + u;
+    if (!ok && !balance_broken)
+      log.error("ledger.balance_broken", {{"listed", a.listed}, {"accounted", a.accounted()}, {"unaccounted", unaccounted},
+                                          {"detail", "charges in no outcome: see chargereconctl reconcile"}});
+    else if (ok && balance_broken)
+      log.info("ledger.balance_restored", {{"listed", a.listed}});
+    balance_broken = !ok;
+  };
+  std::uint64_t ledger_errors_seen = 0;
+
+  // Backlog gauges, the balance and systemd STATUS, from the ledger every few seconds (on the
+  // ledger thread and the metrics thread).
   asio::steady_timer gauges_timer(io);
   std::function<void()> refresh_gauges;
   refresh_gauges = [&] {
@@ -332,6 +417,13 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
                               "Age of the oldest charge the daemon still owes work on (0 when none)")
                 .set(age);
           }
+          auto rows = co_await metrics_thread.run([&] { return (*accounting_reader)->read(); });
+          if (rows) update_balance(obs::account(*rows));
+          else log.error("ledger.accounting_failed", {{"error", rows.error().to_string()}});
+          // The ledger is fine while none of its operations failed since the last look.
+          const auto errors_now = metrics.counter_sum("chargerecon_ledger_errors_total");
+          ledger_ok = counts && oldest && rows && errors_now == ledger_errors_seen;
+          ledger_errors_seen = errors_now;
         },
         [&](std::exception_ptr) {
           gauges_timer.expires_after(std::chrono::seconds(5));
@@ -363,6 +455,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         }
         if (logged_in && !stopping) {
           notifier.ready();
+          ready_sent = true;
           notifier.status("logged in; reconciling");
           refresh_gauges();
           auto r = co_await engine.run(options.once);
@@ -385,7 +478,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
       },
       asio::bind_cancellation_slot(engine_cancel.slot(), [&](std::exception_ptr e) {
         if (e) {
-          log.error("engine.bug", {{"detail", "exception escaped the service task"}});
+          log.error("engine.bug", {{"where", "service"}, {"detail", "exception escaped the service task"}});
           exit_status = exit_software;
         }
       }));

@@ -111,6 +111,15 @@ histogram& registry::get_histogram(std::string_view name, std::string_view help,
   return *slot;
 }
 
+std::uint64_t registry::counter_sum(std::string_view name) const {
+  std::lock_guard lock(mutex_);
+  const auto it = families_.find(name);
+  if (it == families_.end()) return 0;
+  std::uint64_t total = 0;
+  for (const auto& [l, c] : it->second.counters) total += c->value();
+  return total;
+}
+
 std::string registry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;

@@ -68,6 +68,10 @@ class registry {
 
   std::string render() const;
 
+  // The sum of a counter family's series (every label set); 0 when the name is unknown. For
+  // checks that care whether anything of a kind happened (health), not for exposition.
+  std::uint64_t counter_sum(std::string_view name) const;
+
  private:
   enum class kind { counter, gauge, histogram };
   struct family {

@@ -49,6 +49,14 @@ TEST(metrics, label_values_are_escaped) {
   EXPECT_EQ(render_labels({{"code", "a\"b\\c\nd"}}), "{code=\"a\\\"b\\\\c\\nd\"}");
 }
 
+TEST(metrics, counter_sum_adds_every_label_set) {
+  registry r;
+  EXPECT_EQ(r.counter_sum("chargerecon_ledger_errors_total"), 0u);
+  r.get_counter("chargerecon_ledger_errors_total", "x", {{"operation", "record_page"}}).inc(2);
+  r.get_counter("chargerecon_ledger_errors_total", "x", {{"operation", "counts"}}).inc();
+  EXPECT_EQ(r.counter_sum("chargerecon_ledger_errors_total"), 3u);
+}
+
 TEST(metrics, one_name_cannot_have_two_types) {
   registry r;
   r.get_counter("x_total", "x");
