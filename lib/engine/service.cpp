@@ -1,5 +1,22 @@
 #include "engine/service.hpp"
 
+#include <unistd.h>
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/cancellation_signal.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
+#include <csignal>
+#include <cstdio>
+
 #include "billing/client.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
@@ -16,23 +33,6 @@
 #include "observability/ledger_accounting.hpp"
 #include "observability/metrics.hpp"
 #include "observability/service_notifier.hpp"
-
-#include <boost/asio/bind_cancellation_slot.hpp>
-#include <boost/asio/cancellation_signal.hpp>
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-#include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
-
-#include <csignal>
-#include <unistd.h>
-#include <cstdio>
 
 namespace chargerecon::engine {
 namespace asio = boost::asio;
@@ -208,8 +208,8 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   config current = cfg;
   const auto started = std::chrono::system_clock::now();
   bool ledger_ok = true;
-  auto& last_pass = metrics.get_gauge("chargerecon_last_successful_pass_timestamp_seconds",
-                                      "When the last pass ended without error");
+  auto& last_pass =
+      metrics.get_gauge("chargerecon_last_successful_pass_timestamp_seconds", "When the last pass ended without error");
   const auto readiness_now = [&] {
     obs::readiness_inputs in;
     in.logged_in = logged_in;
@@ -232,32 +232,32 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
     http::server_config sc;
     sc.listen_address = addr->host;
     sc.port = addr->port;
-    auto srv = http::server::create(
-        io.get_executor(), sc, [&](http::server_request req) -> asio::awaitable<http::server_reply> {
-          http::server_reply reply;
-          const auto path = req.target.substr(0, req.target.find('?'));
-          if (path == "/metrics") {
-            reply.resp.status = 200;
-            reply.resp.body = metrics.render();
-            reply.resp.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
-          } else if (path == "/healthz") {
-            // Served by the event loop itself: an answer means the loop turns. A stalled loop
-            // answers nothing, and its watchdog pings stop too.
-            reply.resp.status = 200;
-            reply.resp.body = "ok\n";
-            reply.resp.headers.push_back({"Content-Type", "text/plain"});
-          } else if (path == "/readyz") {
-            const auto r = readiness_now();
-            reply.resp.status = r.ready ? 200 : 503;
-            reply.resp.body = r.reason + "\n";
-            reply.resp.headers.push_back({"Content-Type", "text/plain"});
-          } else {
-            reply.resp.status = 404;
-            reply.resp.body = "not found\n";
-            reply.resp.headers.push_back({"Content-Type", "text/plain"});
-          }
-          co_return reply;
-        });
+    const auto serve = [&](http::server_request req) -> asio::awaitable<http::server_reply> {
+      http::server_reply reply;
+      const auto path = req.target.substr(0, req.target.find('?'));
+      if (path == "/metrics") {
+        reply.resp.status = 200;
+        reply.resp.body = metrics.render();
+        reply.resp.headers.push_back({"Content-Type", "text/plain; version=0.0.4"});
+      } else if (path == "/healthz") {
+        // Served by the event loop itself: an answer means the loop turns. A stalled
+        // loop answers nothing, and its watchdog pings stop too.
+        reply.resp.status = 200;
+        reply.resp.body = "ok\n";
+        reply.resp.headers.push_back({"Content-Type", "text/plain"});
+      } else if (path == "/readyz") {
+        const auto r = readiness_now();
+        reply.resp.status = r.ready ? 200 : 503;
+        reply.resp.body = r.reason + "\n";
+        reply.resp.headers.push_back({"Content-Type", "text/plain"});
+      } else {
+        reply.resp.status = 404;
+        reply.resp.body = "not found\n";
+        reply.resp.headers.push_back({"Content-Type", "text/plain"});
+      }
+      co_return reply;
+    };
+    auto srv = http::server::create(io.get_executor(), sc, serve);
     if (!srv) {
       log.error("metrics.setup_failed", {{"listen", cfg.metrics.listen}, {"error", srv.error().to_string()}});
       return exit_unavailable;
@@ -283,7 +283,8 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
     auto loaded = load_config(options.config_path);
     if (!loaded) {
       const auto& problems = loaded.error().problems;
-      log.error("config.reload_refused", {{"path", options.config_path}, {"problems", problems.size()},
+      log.error("config.reload_refused", {{"path", options.config_path},
+                                          {"problems", problems.size()},
                                           {"detail", "the new file is invalid; running on the previous settings"}});
       for (const auto& p : problems) log.error("config.problem", {{"problem", p.to_string()}});
       if (ready_sent) notifier.ready();
@@ -331,7 +332,8 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         deadline.expires_after(current.shutdown.deadline);
         deadline.async_wait([&](boost::system::error_code e) {
           if (e) return;
-          log.warn("engine.deadline_reached", {{"detail", "abandoning work in flight; the ledger keeps it for the next start"}});
+          log.warn("engine.deadline_reached",
+                   {{"detail", "abandoning work in flight; the ledger keeps it for the next start"}});
           engine_cancel.emit(asio::cancellation_type::terminal);
         });
       } else {
@@ -361,11 +363,11 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   // break is logged when it starts and when it ends, not every few seconds in between.
   bool balance_broken = false;
   const auto update_balance = [&](const obs::ledger_accounting& a) {
-    metrics.get_gauge("chargerecon_ledger_charges_listed", "Charges the ledger recorded from charges/list").set(
-        static_cast<double>(a.listed));
-    const std::pair<const char*, std::int64_t> outcomes[] = {
-        {"billed", a.billed}, {"not_billable", a.not_billable}, {"held", a.held},
-        {"dead", a.dead},     {"pending", a.pending},           {"in_progress", a.in_progress}};
+    metrics.get_gauge("chargerecon_ledger_charges_listed", "Charges the ledger recorded from charges/list")
+        .set(static_cast<double>(a.listed));
+    const std::pair<const char*, std::int64_t> outcomes[] = {{"billed", a.billed},   {"not_billable", a.not_billable},
+                                                             {"held", a.held},       {"dead", a.dead},
+                                                             {"pending", a.pending}, {"in_progress", a.in_progress}};
     for (const auto& [name, n] : outcomes)
       metrics
           .get_gauge("chargerecon_ledger_charges_by_outcome",
@@ -373,13 +375,17 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
                      {{"outcome", name}})
           .set(static_cast<double>(n));
     const bool ok = a.balanced();
-    metrics.get_gauge("chargerecon_balance_ok", "1 while listed = billed + not_billable + held + dead + pending + "
-                                                "in_progress holds in the ledger, else 0")
+    metrics
+        .get_gauge("chargerecon_balance_ok",
+                   "1 while listed = billed + not_billable + held + dead + pending + "
+                   "in_progress holds in the ledger, else 0")
         .set(ok ? 1 : 0);
     std::string unaccounted;
     for (const auto& u : a.unaccounted) unaccounted += (unaccounted.empty() ? "" : "; ") + u;
     if (!ok && !balance_broken)
-      log.error("ledger.balance_broken", {{"listed", a.listed}, {"accounted", a.accounted()}, {"unaccounted", unaccounted},
+      log.error("ledger.balance_broken", {{"listed", a.listed},
+                                          {"accounted", a.accounted()},
+                                          {"unaccounted", unaccounted},
                                           {"detail", "charges in no outcome: see chargereconctl reconcile"}});
     else if (ok && balance_broken)
       log.info("ledger.balance_restored", {{"listed", a.listed}});
@@ -390,6 +396,11 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   // Backlog gauges, the balance and systemd STATUS, from the ledger every few seconds (on the
   // ledger thread and the metrics thread).
   asio::steady_timer gauges_timer(io);
+  // STATUS: the backlog, and while READY has not been sent, what we wait for.
+  std::string backlog_text;
+  const auto status_line = [&] {
+    return (ready_sent ? "backlog:" : "waiting to log in to CRM.COM; backlog:") + backlog_text;
+  };
   std::function<void()> refresh_gauges;
   refresh_gauges = [&] {
     asio::co_spawn(
@@ -398,28 +409,33 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           auto counts = co_await ledger_thread.run([&] { return store.counts(); });
           auto oldest = co_await ledger_thread.run([&] { return store.oldest_unfinished(); });
           if (counts) {
-            std::string status = "backlog:";
+            std::string backlog;
             for (const auto& [state, n] : *counts) {
-              metrics.get_gauge("chargerecon_ledger_charges", "Charges in the ledger, by state",
-                                {{"state", std::string(ledger::to_string(state))}})
+              metrics
+                  .get_gauge("chargerecon_ledger_charges", "Charges in the ledger, by state",
+                             {{"state", std::string(ledger::to_string(state))}})
                   .set(static_cast<double>(n));
               if (ledger::is_unfinished(state) || state == ledger::charge_state::held ||
                   state == ledger::charge_state::dead)
-                status += " " + std::string(ledger::to_string(state)) + "=" + std::to_string(n);
+                backlog += " " + std::string(ledger::to_string(state)) + "=" + std::to_string(n);
             }
-            notifier.status(status);
+            backlog_text = backlog;
+            notifier.status(status_line());
           }
           if (oldest) {
             double age = 0;
             if (*oldest)
               age = std::chrono::duration<double>(std::chrono::system_clock::now() - (*oldest)->first_seen).count();
-            metrics.get_gauge("chargerecon_oldest_unfinished_charge_age_seconds",
-                              "Age of the oldest charge the daemon still owes work on (0 when none)")
+            metrics
+                .get_gauge("chargerecon_oldest_unfinished_charge_age_seconds",
+                           "Age of the oldest charge the daemon still owes work on (0 when none)")
                 .set(age);
           }
           auto rows = co_await metrics_thread.run([&] { return (*accounting_reader)->read(); });
-          if (rows) update_balance(obs::account(*rows));
-          else log.error("ledger.accounting_failed", {{"error", rows.error().to_string()}});
+          if (rows)
+            update_balance(obs::account(*rows));
+          else
+            log.error("ledger.accounting_failed", {{"error", rows.error().to_string()}});
           // The ledger is fine while none of its operations failed since the last look.
           const auto errors_now = metrics.counter_sum("chargerecon_ledger_errors_total");
           ledger_ok = counts && oldest && rows && errors_now == ledger_errors_seen;
@@ -438,6 +454,9 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
       io,
       [&]() -> asio::awaitable<void> {
         co_await asio::this_coro::throw_if_cancelled(false);
+        // The ledger's gauges and the balance from the start: a daemon that cannot log in
+        // still shows its backlog.
+        refresh_gauges();
         // Log in before READY. A refused login is retried with a growing backoff (the client
         // spaces the attempts), never in a tight loop; SIGTERM ends the wait.
         const auto cs = co_await asio::this_coro::cancellation_state;
@@ -456,8 +475,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         if (logged_in && !stopping) {
           notifier.ready();
           ready_sent = true;
-          notifier.status("logged in; reconciling");
-          refresh_gauges();
+          notifier.status(status_line());
           auto r = co_await engine.run(options.once);
           if (!r) {
             log.error("engine.failed", {{"error", r.error().to_string()}});

@@ -1,11 +1,10 @@
 #include "observability/call_metrics.hpp"
 
-#include "observability/metrics.hpp"
-
 #include <boost/asio/error.hpp>
-
 #include <chrono>
 #include <memory>
+
+#include "observability/metrics.hpp"
 
 namespace chargerecon::obs {
 

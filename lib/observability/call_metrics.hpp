@@ -9,15 +9,14 @@
 //   chargerecon_crm_request_errors_total{method,class}   the failed ones, by call_error_class
 // and likewise chargerecon_billing_request_* (no method label when by_method is false).
 
-#include "common/error.hpp"
-#include "http/message.hpp"
-
 #include <boost/asio/awaitable.hpp>
-
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
+
+#include "common/error.hpp"
+#include "http/message.hpp"
 
 namespace chargerecon::obs {
 

@@ -7,8 +7,7 @@ namespace {
 
 // One scan of the charges table, grouped. The ledger's schema (lib/ledger/sqlite_ledger.cpp)
 // stores states as their stable names (ledger::to_string).
-constexpr char sql_accounting[] =
-    "SELECT state, billing_reference IS NOT NULL, COUNT(*) FROM charges GROUP BY 1, 2";
+constexpr char sql_accounting[] = "SELECT state, billing_reference IS NOT NULL, COUNT(*) FROM charges GROUP BY 1, 2";
 
 }  // namespace
 
@@ -18,14 +17,22 @@ ledger_accounting account(std::span<const accounting_row> rows) {
     a.listed += r.count;
     const auto& s = r.state;
     std::int64_t* outcome = nullptr;
-    if (s == "seen" || s == "billing") outcome = &a.in_progress;
-    else if (s == "pending") outcome = &a.pending;
-    else if (s == "held") outcome = &a.held;
-    else if (s == "dead") outcome = &a.dead;
-    else if (s == "billed" && r.has_reference) outcome = &a.billed;
-    else if (s == "acknowledged") outcome = r.has_reference ? &a.billed : &a.not_billable;
-    else if (s == "ack_pending" && !r.has_reference) outcome = &a.not_billable;
-    if (outcome) *outcome += r.count;
+    if (s == "seen" || s == "billing")
+      outcome = &a.in_progress;
+    else if (s == "pending")
+      outcome = &a.pending;
+    else if (s == "held")
+      outcome = &a.held;
+    else if (s == "dead")
+      outcome = &a.dead;
+    else if (s == "billed" && r.has_reference)
+      outcome = &a.billed;
+    else if (s == "acknowledged")
+      outcome = r.has_reference ? &a.billed : &a.not_billable;
+    else if (s == "ack_pending" && !r.has_reference)
+      outcome = &a.not_billable;
+    if (outcome)
+      *outcome += r.count;
     else
       a.unaccounted.push_back("state=" + s + " reference=" + (r.has_reference ? "yes" : "no") +
                               " charges=" + std::to_string(r.count));

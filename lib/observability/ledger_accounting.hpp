@@ -20,14 +20,14 @@
 // The numbers come from one read-only query over the ledger file (a consistent snapshot, on a
 // connection of its own, so the engine's connection and thread are not involved).
 
-#include "common/error.hpp"
-
 #include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <span>
 #include <string>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace chargerecon::obs {
 

@@ -71,10 +71,14 @@ std::string render_labels(const labels& l) {
     out += k;
     out += "=\"";
     for (char c : v) {
-      if (c == '\\') out += "\\\\";
-      else if (c == '"') out += "\\\"";
-      else if (c == '\n') out += "\\n";
-      else out += c;
+      if (c == '\\')
+        out += "\\\\";
+      else if (c == '"')
+        out += "\\\"";
+      else if (c == '\n')
+        out += "\\n";
+      else
+        out += c;
     }
     out += '"';
   }
@@ -84,7 +88,8 @@ std::string render_labels(const labels& l) {
 
 registry::family& registry::family_for(std::string_view name, std::string_view help, kind type) {
   auto it = families_.find(name);
-  if (it == families_.end()) it = families_.emplace(std::string(name), family{type, std::string(help), {}, {}, {}}).first;
+  if (it == families_.end())
+    it = families_.emplace(std::string(name), family{type, std::string(help), {}, {}, {}}).first;
   if (it->second.type != type) throw std::logic_error("metric " + std::string(name) + " registered with two types");
   return it->second;
 }

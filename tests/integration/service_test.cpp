@@ -3,14 +3,14 @@
 // SIGHUP with a valid and an invalid file, the metrics endpoint scraped and checked against
 // the ledger, crm-sim and billing-fake, and every log event of a faulty run matched against the
 // README's table, with no secret in any line.
-#include "support/crm_sim_fixture.hpp"
-#include "support/daemon_fixture.hpp"
-#include "support/service_fixture.hpp"
-
 #include <gtest/gtest.h>
 
 #include <csignal>
 #include <thread>
+
+#include "support/crm_sim_fixture.hpp"
+#include "support/daemon_fixture.hpp"
+#include "support/service_fixture.hpp"
 
 namespace chargerecon::test {
 namespace {
@@ -50,7 +50,8 @@ bool receive_until_prefix(notify_socket& ns, std::string_view prefix, std::vecto
                           std::chrono::milliseconds timeout) {
   const auto until = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < until) {
-    auto m = ns.receive(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
+    auto m =
+        ns.receive(std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now()));
     if (!m) return false;
     seen.push_back(*m);
     if (m->starts_with(prefix)) return true;
@@ -71,8 +72,7 @@ bool eventually(F done, std::chrono::milliseconds timeout) {
 
 std::string charge_json(const std::string& number, const std::string& customer, const std::string& status) {
   return R"({"number":")" + number + R"(","billing_system_customer_identifier":")" + customer +
-         R"(","received_on":"2026-01-05T10:00:00","amount":0.10,"currency":"EUR","charge_status":")" + status +
-         R"("})";
+         R"(","received_on":"2026-01-05T10:00:00","amount":0.10,"currency":"EUR","charge_status":")" + status + R"("})";
 }
 
 // ---- the notify protocol ------------------------------------------------------------------------
@@ -139,8 +139,22 @@ TEST(service_notify, no_ready_while_the_login_is_refused_and_readyz_says_why) {
   EXPECT_EQ(ready.status, 503u);
   EXPECT_NE(ready.body.find("not logged in to CRM.COM"), std::string::npos) << ready.body;
   EXPECT_EQ(http_get(port, "/healthz").status, 200u);
+  // The ledger's gauges are there all the same (from the first refresh, at the start).
+  exposition m;
+  ASSERT_TRUE(eventually(
+      [&] {
+        m = parse_exposition(http_get(port, "/metrics").body);
+        return m.value("chargerecon_balance_ok").has_value();
+      },
+      10s));
+  EXPECT_EQ(m.value("chargerecon_balance_ok"), 1);
+  EXPECT_EQ(m.value("chargerecon_ledger_charges_listed"), 0);
+  EXPECT_EQ(m.value("chargerecon_crm_logins_total", {{"result", "ok"}}), 0);
+  EXPECT_GE(m.value("chargerecon_crm_logins_total", {{"result", "failed"}}).value_or(0), 1);
 
-  auto seen = ns.drain();
+  std::vector<std::string> seen;
+  EXPECT_TRUE(receive_until_prefix(ns, "STATUS=waiting to log in to CRM.COM; backlog:", seen, 10s)) << joined(seen);
+  for (auto& late : ns.drain()) seen.push_back(std::move(late));
   EXPECT_EQ(first_index(seen, "READY=1"), std::string::npos) << joined(seen);
   EXPECT_GE(count_of(seen, "WATCHDOG=1"), 1u) << "the loop pings while it waits to log in: " << joined(seen);
 
@@ -202,10 +216,10 @@ TEST(service_reload, sighup_applies_live_keys_names_restart_keys_and_refuses_an_
 
   // Still reconciling, on the reloaded settings: new charges are billed and acknowledged, and
   // the debug level from the valid reload still holds.
-  ASSERT_EQ(sim.post_charges("[" + charge_json("R1", "C0001", "APPROVED") + "," +
-                             charge_json("R2", "C0002", "APPROVED") + "," + charge_json("R3", "C0003", "DECLINED") +
-                             "]"),
-            3u);
+  ASSERT_EQ(
+      sim.post_charges("[" + charge_json("R1", "C0001", "APPROVED") + "," + charge_json("R2", "C0002", "APPROVED") +
+                       "," + charge_json("R3", "C0003", "DECLINED") + "]"),
+      3u);
   ASSERT_TRUE(eventually(
       [&] {
         const auto st = sim.state();
@@ -300,7 +314,8 @@ TEST(service_metrics, scraped_during_and_after_a_run_they_match_the_ledger_and_t
   std::uint64_t refusals = 0;
   for (const auto& c : sim.state().charges) refusals += c.ack_refusals;
   EXPECT_EQ(m.sum("chargerecon_ack_refusals_total"), static_cast<double>(refusals));
-  EXPECT_EQ(m.sum("chargerecon_ack_refusals_total", {{"error_code", "TEMPORARY_FAILURE"}}), static_cast<double>(refusals));
+  EXPECT_EQ(m.sum("chargerecon_ack_refusals_total", {{"error_code", "TEMPORARY_FAILURE"}}),
+            static_cast<double>(refusals));
 
   // Gauges from the ledger, and the balance.
   EXPECT_EQ(m.value("chargerecon_ledger_charges", {{"state", "acknowledged"}}), acknowledged);
@@ -331,10 +346,10 @@ TEST(service_metrics, scraped_during_and_after_a_run_they_match_the_ledger_and_t
         m = parse_exposition(http_get(port, "/metrics").body);
         crm_seen = sim.state();
         disagreement.clear();
-        for (const auto& [label, sim_name] : std::vector<std::pair<std::string, std::string>>{
-                 {"netflix/charges/list", "charges/list"},
-                 {"netflix/charges/acknowledge", "charges/acknowledge"},
-                 {"authentication/token", "authentication/token"}}) {
+        for (const auto& [label, sim_name] :
+             std::vector<std::pair<std::string, std::string>>{{"netflix/charges/list", "charges/list"},
+                                                              {"netflix/charges/acknowledge", "charges/acknowledge"},
+                                                              {"authentication/token", "authentication/token"}}) {
           const auto count = m.value("chargerecon_crm_request_duration_seconds_count", {{"method", label}});
           if (count != static_cast<double>(crm_seen.calls_to(sim_name)))
             disagreement += label + ": " + (count ? std::to_string(*count) : "absent") + " vs crm-sim " +
@@ -375,8 +390,8 @@ TEST(service_logs, every_event_of_a_faulty_run_is_in_the_readme_table_and_no_sec
   write_file(secrets / "password", password + "\n", 0600);
   write_file(secrets / "token", token + "\n", 0600);
   // Faults: refused acknowledgements, expiring tokens, a refused customer, a malformed charge.
-  crm_sim sim({"--backlog", "30", "--pending-ratio", "0", "--customers", "6", "--seed", "5", "--ack-refuse-first",
-               "1", "--token-expiry-every", "2s", "--password-file", (secrets / "password").string()});
+  crm_sim sim({"--backlog", "30", "--pending-ratio", "0", "--customers", "6", "--seed", "5", "--ack-refuse-first", "1",
+               "--token-expiry-every", "2s", "--password-file", (secrets / "password").string()});
   billing_fake bill({"--reject-customers", "C0003", "--token-file", (secrets / "token").string()});
   service_settings s;
   s.crm_base_url = sim.base_url();

@@ -1,17 +1,12 @@
 #include "support/service_fixture.hpp"
 
-#include "http/client.hpp"
-#include "ledger/sqlite_ledger.hpp"
-#include "observability/event_log.hpp"
-
-#include <boost/asio/co_spawn.hpp>
-#include <boost/asio/io_context.hpp>
-
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/io_context.hpp>
 #include <cctype>
 #include <cerrno>
 #include <charconv>
@@ -20,6 +15,10 @@
 #include <sstream>
 #include <stdexcept>
 #include <thread>
+
+#include "http/client.hpp"
+#include "ledger/sqlite_ledger.hpp"
+#include "observability/event_log.hpp"
 
 namespace chargerecon::test {
 namespace {
@@ -362,7 +361,8 @@ std::map<std::string, documented_event> readme_log_events() {
     auto cells = split(line, '|');
     if (cells.size() < 5) throw std::runtime_error("README log events: a row without 4 cells: " + std::string(line));
     const auto name_cell = trim(cells[1]);
-    if (name_cell.size() < 3 || name_cell.back() != '`') throw std::runtime_error("README: bad event cell: " + std::string(line));
+    if (name_cell.size() < 3 || name_cell.back() != '`')
+      throw std::runtime_error("README: bad event cell: " + std::string(line));
     const std::string name(name_cell.substr(1, name_cell.size() - 2));
     documented_event e;
     e.level = std::string(trim(cells[2]));

@@ -57,8 +57,8 @@ bool notify_has(std::string_view message, std::string_view line);
 struct service_settings {
   std::string crm_base_url;
   std::string billing_url;
-  std::string crm_password = "secret";         // crm-sim's default
-  std::optional<std::string> billing_token;    // written to a file named by billing.token_file
+  std::string crm_password = "secret";       // crm-sim's default
+  std::optional<std::string> billing_token;  // written to a file named by billing.token_file
   std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
   std::chrono::milliseconds crm_timeout{std::chrono::seconds(10)};
   unsigned page_size = 50;

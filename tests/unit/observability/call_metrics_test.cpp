@@ -1,7 +1,6 @@
 #include "observability/call_metrics.hpp"
 
-#include "observability/metrics.hpp"
-#include "support/io_deadline.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
@@ -13,7 +12,9 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <gtest/gtest.h>
+
+#include "observability/metrics.hpp"
+#include "support/io_deadline.hpp"
 
 namespace chargerecon::obs {
 namespace {
@@ -99,11 +100,16 @@ TEST(instrument_exchange, records_latency_and_errors_by_method_and_class) {
   EXPECT_EQ(calls, 4u);
   const auto text = metrics.render();
   EXPECT_TRUE(contains(text, "# TYPE chargerecon_crm_request_duration_seconds histogram")) << text;
-  EXPECT_TRUE(contains(text, "chargerecon_crm_request_duration_seconds_count{method=\"netflix/charges/list\"} 2")) << text;
-  EXPECT_TRUE(contains(text, "chargerecon_crm_request_duration_seconds_count{method=\"netflix/charges/acknowledge\"} 1"));
-  EXPECT_TRUE(contains(text, "chargerecon_crm_request_errors_total{method=\"netflix/charges/acknowledge\",class=\"timeout\"} 1"));
-  EXPECT_TRUE(contains(text, "chargerecon_crm_request_errors_total{method=\"authentication/token\",class=\"http_5xx\"} 1"));
-  EXPECT_EQ(text.find("chargerecon_crm_request_errors_total{method=\"netflix/charges/list\""), std::string::npos) << text;
+  EXPECT_TRUE(contains(text, "chargerecon_crm_request_duration_seconds_count{method=\"netflix/charges/list\"} 2"))
+      << text;
+  EXPECT_TRUE(
+      contains(text, "chargerecon_crm_request_duration_seconds_count{method=\"netflix/charges/acknowledge\"} 1"));
+  EXPECT_TRUE(contains(
+      text, "chargerecon_crm_request_errors_total{method=\"netflix/charges/acknowledge\",class=\"timeout\"} 1"));
+  EXPECT_TRUE(
+      contains(text, "chargerecon_crm_request_errors_total{method=\"authentication/token\",class=\"http_5xx\"} 1"));
+  EXPECT_EQ(text.find("chargerecon_crm_request_errors_total{method=\"netflix/charges/list\""), std::string::npos)
+      << text;
   EXPECT_EQ(seen, (std::vector<std::string>{"netflix/charges/list?offset=0 200", "netflix/charges/list?offset=0 200",
                                             "netflix/charges/acknowledge error", "authentication/token 500"}));
 }

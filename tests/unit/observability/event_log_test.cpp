@@ -1,10 +1,10 @@
 #include "observability/event_log.hpp"
 
-#include <boost/json/parse.hpp>
 #include <gtest/gtest.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include <boost/json/parse.hpp>
 #include <sstream>
 
 namespace chargerecon::obs {

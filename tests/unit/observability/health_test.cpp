@@ -1,10 +1,11 @@
 #include "observability/health.hpp"
 
-#include "config/config.hpp"
-#include "config/loader.hpp"
+#include <gtest/gtest.h>
 
 #include <boost/asio/ip/address.hpp>
-#include <gtest/gtest.h>
+
+#include "config/config.hpp"
+#include "config/loader.hpp"
 
 namespace chargerecon::obs {
 namespace {

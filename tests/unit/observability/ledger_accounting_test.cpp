@@ -1,10 +1,10 @@
 #include "observability/ledger_accounting.hpp"
 
-#include "ledger/sqlite_ledger.hpp"
-#include "support/process.hpp"
-
 #include <gtest/gtest.h>
 #include <sqlite3.h>
+
+#include "ledger/sqlite_ledger.hpp"
+#include "support/process.hpp"
 
 namespace chargerecon::obs {
 namespace {
@@ -13,7 +13,7 @@ using ledger::observed_charge;
 
 TEST(account, every_state_falls_in_one_outcome) {
   const std::vector<accounting_row> rows{
-      {"seen", false, 1},        {"billing", false, 2},     {"billed", true, 3},  {"ack_pending", false, 4},
+      {"seen", false, 1},        {"billing", false, 2},      {"billed", true, 3}, {"ack_pending", false, 4},
       {"acknowledged", true, 5}, {"acknowledged", false, 6}, {"held", false, 7},  {"dead", true, 8},
       {"dead", false, 9},        {"pending", false, 10}};
   const auto a = account(rows);
@@ -52,9 +52,9 @@ TEST(ledger_accounting_reader, reads_a_live_ledger) {
   auto& l = **opened;
   const auto now = ledger::to_timestamp(std::chrono::system_clock::now());
   const std::vector<observed_charge> page{
-      {"I1", "C1", "APPROVED", "0.1", "EUR", "{}"},  {"I2", "C1", "APPROVED", "0.7", "EUR", "{}"},
-      {"I3", "C2", "APPROVED", "1.5", "EUR", "{}"},  {"I4", "C2", "DECLINED", "2", "EUR", "{}"},
-      {"I5", "C3", "PENDING", "3", "EUR", "{}"},     {"I6", "C3", "APPROVED", "4", "EUR", "{}"}};
+      {"I1", "C1", "APPROVED", "0.1", "EUR", "{}"}, {"I2", "C1", "APPROVED", "0.7", "EUR", "{}"},
+      {"I3", "C2", "APPROVED", "1.5", "EUR", "{}"}, {"I4", "C2", "DECLINED", "2", "EUR", "{}"},
+      {"I5", "C3", "PENDING", "3", "EUR", "{}"},    {"I6", "C3", "APPROVED", "4", "EUR", "{}"}};
   ASSERT_TRUE(l.record_page(page, now));
   const std::vector<std::string> to_bill{"I1", "I2", "I3"};
   ASSERT_TRUE(l.mark_billing(to_bill, now));
@@ -81,8 +81,9 @@ TEST(ledger_accounting_reader, reads_a_live_ledger) {
   // A billed charge that lost its reference (written behind the engine's back) is reported.
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(o.path.c_str(), &db), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "UPDATE charges SET billing_reference = NULL WHERE number = 'I2'", nullptr, nullptr, nullptr),
-            SQLITE_OK)
+  ASSERT_EQ(
+      sqlite3_exec(db, "UPDATE charges SET billing_reference = NULL WHERE number = 'I2'", nullptr, nullptr, nullptr),
+      SQLITE_OK)
       << sqlite3_errmsg(db);
   sqlite3_close(db);
   rows = (*reader)->read();  // the same prepared statement, read again

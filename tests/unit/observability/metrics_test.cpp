@@ -30,8 +30,8 @@ TEST(metrics, gauges_take_fractional_values) {
 
 TEST(metrics, histograms_are_cumulative_with_inf_sum_and_count) {
   registry r;
-  auto& h = r.get_histogram("chargerecon_crm_call_duration_seconds", "CRM.COM call latency", {{"method", "charges/list"}},
-                            {0.01, 0.1, 1});
+  auto& h = r.get_histogram("chargerecon_crm_call_duration_seconds", "CRM.COM call latency",
+                            {{"method", "charges/list"}}, {0.01, 0.1, 1});
   h.observe(0.005);
   h.observe(0.05);
   h.observe(0.05);
