@@ -59,7 +59,10 @@ struct measurement {
   double wall_s = 0;          // spawn to exit
   double cpu_user_s = 0;
   double cpu_system_s = 0;
-  std::uint64_t max_rss_kib = 0;  // ru_maxrss
+  std::uint64_t max_rss_kib = 0;  // peak RSS (VmHWM sampled while it runs)
+  // Median fdatasync of a 4 KiB write in the run's directory just before it: the disk's
+  // commit latency at that moment (shared machines vary tenfold), which bounds a ledger.
+  double fsync_probe_ms = 0;
   std::uint64_t crm_calls = 0;    // every CRM.COM call crm-sim counted (logins included)
   std::uint64_t billing_posts = 0;
   bool audit_ok = false;

@@ -1,6 +1,10 @@
 #include "bench/process.hpp"
 
+#include <algorithm>
 #include <atomic>
+#include <fstream>
+#include <sstream>
+#include <string>
 #include <cerrno>
 #include <condition_variable>
 #include <csignal>
@@ -16,6 +20,25 @@
 extern char** environ;
 
 namespace chargerecon::bench {
+namespace {
+
+constexpr auto hwm_sample_period = std::chrono::milliseconds(10);
+
+// "VmHWM:   12345 kB" from /proc/<pid>/status: the peak RSS of the process's current image.
+// 0 when it cannot be read (already exited).
+std::uint64_t read_vm_hwm_kib(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  for (std::string line; std::getline(in, line);) {
+    if (!line.starts_with("VmHWM:")) continue;
+    std::istringstream fields(line.substr(6));
+    std::uint64_t kib = 0;
+    fields >> kib;
+    return kib;
+  }
+  return 0;
+}
+
+}  // namespace
 
 result<child> child::spawn(const std::vector<std::string>& argv, const std::filesystem::path& log,
                            const std::vector<std::string>& env) {
@@ -71,11 +94,22 @@ exit_info child::wait(std::chrono::milliseconds timeout) {
   std::atomic<bool> killed{false};
   const pid_t pid = pid_;
   const auto deadline = started_ + timeout;
+  // It also samples the child's VmHWM: ru_maxrss cannot be used for the peak, because a
+  // process keeps across execve the high-water mark of the memory it had before, and a
+  // posix_spawn child starts out sharing ours (the benchmark's own, with the simulators'
+  // states parsed in it).
+  std::uint64_t hwm_kib = 0;
   std::thread watchdog([&] {
     std::unique_lock lock(m);
-    if (!cv.wait_until(lock, deadline, [&] { return done; })) {
-      killed = true;
-      ::kill(pid, SIGKILL);
+    for (;;) {
+      if (!done) hwm_kib = std::max(hwm_kib, read_vm_hwm_kib(pid));
+      const auto next = std::min(deadline, std::chrono::steady_clock::now() + hwm_sample_period);
+      if (cv.wait_until(lock, next, [&] { return done; })) return;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        killed = true;
+        ::kill(pid, SIGKILL);
+        return;
+      }
     }
   });
   int status = 0;
@@ -95,7 +129,9 @@ exit_info child::wait(std::chrono::milliseconds timeout) {
   info.wall_s = std::chrono::duration<double>(ended - started_).count();
   info.cpu_user_s = static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;
   info.cpu_system_s = static_cast<double>(usage.ru_stime.tv_sec) + static_cast<double>(usage.ru_stime.tv_usec) / 1e6;
-  info.max_rss_kib = static_cast<std::uint64_t>(usage.ru_maxrss);  // kilobytes on Linux
+  // The last few milliseconds of its life are not sampled; a process that lived shorter than
+  // one period has only ru_maxrss, which may overstate it (see above).
+  info.max_rss_kib = hwm_kib > 0 ? hwm_kib : static_cast<std::uint64_t>(usage.ru_maxrss);
   info.timed_out = killed;
   if (r == pid) {
     if (WIFEXITED(status))

@@ -18,7 +18,7 @@ struct exit_info {
   double wall_s = 0;
   double cpu_user_s = 0;
   double cpu_system_s = 0;
-  std::uint64_t max_rss_kib = 0;
+  std::uint64_t max_rss_kib = 0;  // peak VmHWM, sampled every 10 ms
   bool timed_out = false;
 };
 

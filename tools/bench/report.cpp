@@ -42,6 +42,7 @@ boost::json::object measurement_json(const measurement& m) {
           {"cpu_user_s", m.cpu_user_s},
           {"cpu_system_s", m.cpu_system_s},
           {"max_rss_kib", m.max_rss_kib},
+          {"fsync_probe_ms", m.fsync_probe_ms},
           {"crm_calls", m.crm_calls},
           {"billing_posts", m.billing_posts},
           {"audit_ok", m.audit_ok},
@@ -91,6 +92,8 @@ std::string format_table(const bench_report& report) {
     };
     row("engine", r.engine, true);
     row("baseline", r.baseline, false);
+    notes.push_back("disk at " + latency + ": fdatasync median " + fixed(r.engine.fsync_probe_ms, 2) +
+                    " ms before the engine's run, " + fixed(r.baseline.fsync_probe_ms, 2) + " ms before the baseline's");
     if (r.baseline_extrapolated)
       notes.push_back("* baseline at " + latency + " ran " + std::to_string(r.baseline.charges) + " of " +
                       std::to_string(r.engine.charges) +
@@ -104,8 +107,8 @@ std::string format_table(const bench_report& report) {
   }
   out += "\nmodel: ";
   out += model_text;
-  out += "\nCPU and RSS are the reconciler process's own (wait4 rusage); calls and posts as crm-sim and billing-fake "
-         "counted them.\n";
+  out += "\nCPU is the reconciler process's own (wait4 rusage), peak RSS its VmHWM; calls and posts as crm-sim and "
+         "billing-fake counted them.\n";
   for (const auto& n : notes) out += n + "\n";
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
@@ -13,6 +14,9 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
+#include <fcntl.h>
+#include <unistd.h>
 
 namespace chargerecon::bench {
 namespace fs = std::filesystem;
@@ -168,6 +172,25 @@ std::string engine_config_text(const simulators& sims, const fs::path& ledger, s
          "  listen: \"\"\n";
 }
 
+// The median of a few 4 KiB write + fdatasync rounds in `dir`, in ms.
+double probe_fsync_ms(const fs::path& dir) {
+  const auto file = dir / "fsync-probe";
+  const int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  if (fd < 0) return 0;
+  std::vector<double> samples;
+  const std::string block(4096, 'x');
+  for (int i = 0; i < 21; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    if (::pwrite(fd, block.data(), block.size(), static_cast<off_t>(i) * 4096) < 0 || ::fdatasync(fd) != 0) break;
+    samples.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  ::close(fd);
+  fs::remove(file);
+  if (samples.empty()) return 0;
+  std::nth_element(samples.begin(), samples.begin() + samples.size() / 2, samples.end());
+  return samples[samples.size() / 2];
+}
+
 enum class which { engine, baseline };
 
 struct run_outcome {
@@ -204,6 +227,7 @@ result<run_outcome> run_one(const binaries& bin, const bench_options& o, which w
             "--ledger", ledger.string(), "--password-file", (credentials / "crm-password").string()};
     log = dir / "baseline.log";
   }
+  const double fsync_ms = probe_fsync_ms(dir);
   auto proc = child::spawn(argv, log, {"CREDENTIALS_DIRECTORY=" + credentials.string()});
   if (!proc) return proc.error();
   const auto ended = proc->wait(std::chrono::seconds(o.timeout_s));
@@ -217,6 +241,7 @@ result<run_outcome> run_one(const binaries& bin, const bench_options& o, which w
   m.cpu_system_s = ended.cpu_system_s;
   m.max_rss_kib = ended.max_rss_kib;
   m.exit_status = ended.status;
+  m.fsync_probe_ms = fsync_ms;
   auto counters = read_counters(*sims);
   if (!counters) return counters.error();
   m.crm_calls = counters->first;
