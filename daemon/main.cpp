@@ -82,7 +82,7 @@ int main(int argc, char** argv) {
       return exit_ok;
     }
     if (arg == "--version") {
-      std::puts("chargerecond 0.1.0");
+      std::puts("chargerecond " CHARGERECON_VERSION);
       return exit_ok;
     }
     if (arg == "--once") {

@@ -664,7 +664,7 @@ asio::awaitable<result<run_summary>> reconciler::run(bool once) {
                    asio::co_spawn(ex, d.progress_reporter(), asio::deferred))
                    .async_wait(asio::experimental::wait_for_all(), asio::use_awaitable);
   for (const auto& e : {std::get<1>(ended), std::get<2>(ended), std::get<3>(ended), std::get<4>(ended)})
-    if (e) d.log.error("engine.bug", {{"detail", "a task ended with an exception"}});
+    if (e) d.log.error("engine.bug", {{"where", "reconciler"}, {"detail", "a task ended with an exception"}});
   d.log.info("engine.stopped", {{"passes", d.summary.passes}, {"new_charges", d.summary.charges_new},
                                 {"billed", d.summary.billed}, {"held", d.summary.held},
                                 {"acknowledged", d.summary.acknowledged}, {"dead", d.summary.dead}});
