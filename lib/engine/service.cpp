@@ -23,6 +23,7 @@
 #include "crm/answers.hpp"
 #include "crm/client.hpp"
 #include "crm/http_transport.hpp"
+#include "engine/crm_settings.hpp"
 #include "engine/reconciler.hpp"
 #include "engine/worker_thread.hpp"
 #include "http/client.hpp"
@@ -130,28 +131,13 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   worker_thread metrics_thread;
 
   // --- CRM.COM -------------------------------------------------------------------------------
-  http::client_config crm_http;
-  crm_http.base_url = cfg.crm.base_url;
-  crm_http.allow_plain_http = cfg.crm.allow_plain_http;
-  crm_http.ca_file = cfg.crm.ca_file;
-  crm_http.connect_timeout = cfg.crm.connect_timeout;
-  crm_http.request_timeout = cfg.crm.timeout;
-  crm_http.max_response_bytes = cfg.crm.max_response_size;
-  crm_http.max_connections = 4;
-  auto crm_transport = http::client::create(io.get_executor(), crm_http);
+  auto crm_transport = http::client::create(io.get_executor(), crm_http_settings(cfg.crm));
   if (!crm_transport) {
     log.error("crm.setup_failed", {{"error", crm_transport.error().to_string()}});
     return exit_unavailable;
   }
-  crm::credentials creds;
-  creds.username = cfg.crm.username;
-  creds.password = std::string(sec.crm_password.reveal());
-  creds.organisation = cfg.crm.organisation;
-  creds.unit = cfg.crm.unit;
-  creds.web_api_key = std::string(sec.crm_web_api_key.reveal());
-  crm::client_config crm_conf;
-  crm_conf.token_lifetime = std::chrono::duration_cast<std::chrono::seconds>(cfg.crm.token_lifetime);
-  if (crm_conf.refresh_margin >= crm_conf.token_lifetime) crm_conf.refresh_margin = crm_conf.token_lifetime / 10;
+  crm::credentials creds = crm_credentials(cfg.crm, sec);
+  const crm::client_config crm_conf = crm_client_settings(cfg.crm);
   // Logged in means: the last login answered with a token. Logins are seen in passing, as
   // POSTs to authentication/* (password or Web API key), through the metrics decorator.
   bool logged_in = false;

@@ -8,6 +8,7 @@
 
 #include "crm/client.hpp"
 #include "crm/http_transport.hpp"
+#include "engine/crm_settings.hpp"
 #include "engine/pass_cursor.hpp"
 #include "http/client.hpp"
 
@@ -53,28 +54,15 @@ crm_session::~crm_session() {
 
 result<std::unique_ptr<crm_session>> crm_session::create(const config& cfg, const secrets& sec, obs::event_log log) {
   auto p = std::make_unique<impl>();
-  http::client_config hc;
-  hc.base_url = cfg.crm.base_url;
-  hc.allow_plain_http = cfg.crm.allow_plain_http;
-  hc.ca_file = cfg.crm.ca_file;
-  hc.connect_timeout = cfg.crm.connect_timeout;
-  hc.request_timeout = cfg.crm.timeout;
-  hc.max_response_bytes = cfg.crm.max_response_size;
+  http::client_config hc = engine::crm_http_settings(cfg.crm);
   hc.max_connections = 1;
   hc.user_agent = "chargereconctl/0.1";
   auto http = http::client::create(p->io.get_executor(), hc);
   if (!http) return http.error();
   p->http = std::move(*http);
 
-  crm::credentials creds;
-  creds.username = cfg.crm.username;
-  creds.password = std::string(sec.crm_password.reveal());
-  creds.organisation = cfg.crm.organisation;
-  creds.unit = cfg.crm.unit;
-  creds.web_api_key = std::string(sec.crm_web_api_key.reveal());
-  crm::client_config cc;
-  cc.token_lifetime = std::chrono::duration_cast<std::chrono::seconds>(cfg.crm.token_lifetime);
-  if (cc.refresh_margin >= cc.token_lifetime) cc.refresh_margin = cc.token_lifetime / 10;
+  crm::credentials creds = engine::crm_credentials(cfg.crm, sec);
+  crm::client_config cc = engine::crm_client_settings(cfg.crm);
   // A person is waiting: fewer, shorter retries than the daemon's.
   cc.retry.max_attempts = 3;
   cc.retry.backoff_initial = std::chrono::milliseconds(300);
