@@ -1,20 +1,19 @@
 #include "bench/baseline.hpp"
 
-#include "billing/client.hpp"
-#include "crm/client.hpp"
-#include "crm/http_transport.hpp"
-#include "http/client.hpp"
-#include "ledger/sqlite_ledger.hpp"
-
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/this_coro.hpp>
-
 #include <chrono>
 #include <exception>
 #include <optional>
 #include <unordered_map>
 #include <variant>
+
+#include "billing/client.hpp"
+#include "crm/client.hpp"
+#include "crm/http_transport.hpp"
+#include "http/client.hpp"
+#include "ledger/sqlite_ledger.hpp"
 
 namespace chargerecon::bench {
 namespace asio = boost::asio;
@@ -123,8 +122,8 @@ class naive_loop {
     }
     const auto& gave = std::get<billing::gave_up>(*posted);
     log_.warn("baseline.post_gave_up", {{"number", c.number}, {"error", gave.last.to_string()}});
-    if (auto r = store_.record_bill_failure(c.number, gave.last.to_string(), now_ts() + std::chrono::seconds(1),
-                                            now_ts());
+    if (auto r =
+            store_.record_bill_failure(c.number, gave.last.to_string(), now_ts() + std::chrono::seconds(1), now_ts());
         !r)
       co_return r.error();
     ++summary_.failed_posts;

@@ -1,11 +1,10 @@
 // chargerecon-baseline: the naive sequential reconciler (bench/baseline.hpp), wiring only.
+#include <boost/url/parse.hpp>
+#include <boost/url/url.hpp>
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <string_view>
-
-#include <boost/url/parse.hpp>
-#include <boost/url/url.hpp>
 
 #include "bench/baseline.hpp"
 
@@ -66,7 +65,8 @@ int main(int argc, char** argv) {
     return usage("--crm-url, --billing-url, --ledger and --password-file are required");
 
   std::ifstream pw(password_file);
-  if (!pw || !std::getline(pw, config.credentials.password)) return usage("cannot read --password-file " + password_file);
+  if (!pw || !std::getline(pw, config.credentials.password))
+    return usage("cannot read --password-file " + password_file);
   if (!crm_url.ends_with('/')) crm_url += '/';
   config.crm_base_url = crm_url + "crmapi/rest/v2/";
   auto parsed = boost::urls::parse_absolute_uri(billing_url);

@@ -1,12 +1,12 @@
 // chargerecon-bench: the throughput benchmark (bench/runner.hpp), wiring only.
+#include <unistd.h>
+
 #include <cstdio>
 #include <fstream>
 #include <string>
 #include <vector>
 
 #include "bench/runner.hpp"
-
-#include <unistd.h>
 
 int main(int argc, char** argv) {
   using namespace chargerecon;

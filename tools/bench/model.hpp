@@ -44,8 +44,8 @@ struct network_bound {
   double list_chain_s = 0;
   double bill_chain_s = 0;
   double ack_chain_s = 0;
-  double seconds = 0;         // the longest chain
-  std::string limited_by;     // "listing", "billing" or "acknowledging"; "none" at zero latency
+  double seconds = 0;      // the longest chain
+  std::string limited_by;  // "listing", "billing" or "acknowledging"; "none" at zero latency
   // charges / seconds; nullopt when the network imposes no bound (zero latency).
   std::optional<double> charges_per_second;
 };
@@ -63,7 +63,7 @@ struct measurement {
   // Median fdatasync of a 4 KiB write in the run's directory just before it: the disk's
   // commit latency at that moment (shared machines vary tenfold), which bounds a ledger.
   double fsync_probe_ms = 0;
-  std::uint64_t crm_calls = 0;    // every CRM.COM call crm-sim counted (logins included)
+  std::uint64_t crm_calls = 0;  // every CRM.COM call crm-sim counted (logins included)
   std::uint64_t billing_posts = 0;
   bool audit_ok = false;
   int exit_status = -1;

@@ -1,21 +1,21 @@
 #include "bench/process.hpp"
 
-#include <algorithm>
-#include <atomic>
-#include <fstream>
-#include <sstream>
-#include <string>
-#include <cerrno>
-#include <condition_variable>
-#include <csignal>
-#include <cstring>
-#include <mutex>
-#include <thread>
-
 #include <fcntl.h>
 #include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <condition_variable>
+#include <csignal>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <thread>
 
 extern char** environ;
 
@@ -62,8 +62,7 @@ result<child> child::spawn(const std::vector<std::string>& argv, const std::file
   pid_t pid = -1;
   const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
-  if (rc != 0)
-    return error{errc::invalid_argument, "cannot start " + argv[0] + ": " + std::strerror(rc)};
+  if (rc != 0) return error{errc::invalid_argument, "cannot start " + argv[0] + ": " + std::strerror(rc)};
   return child(pid, started);
 }
 

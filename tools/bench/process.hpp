@@ -2,14 +2,14 @@
 // Child processes for the benchmark: spawned with their output in a log file, reaped with
 // wait4 so that each one's own CPU time and peak RSS are measured (not the simulators').
 
+#include <sys/types.h>
+
 #include <chrono>
 #include <filesystem>
 #include <string>
 #include <vector>
 
 #include "common/error.hpp"
-
-#include <sys/types.h>
 
 namespace chargerecon::bench {
 

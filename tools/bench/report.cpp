@@ -2,7 +2,6 @@
 
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
-
 #include <cstdio>
 
 namespace chargerecon::bench {
@@ -66,8 +65,8 @@ std::optional<double> ratio_to_baseline(const latency_result& r) {
 
 std::string format_table(const bench_report& report) {
   static constexpr std::size_t widths[] = {8, 9, 8, 10, 9, 8, 9, 9, 10, 8, 9};
-  static constexpr const char* heads[] = {"latency", "process",  "charges", "charges/s", "CPU s/1k", "RSS MiB",
-                                          "CRM/chg", "posts/chg", "bound/s", "of bound", "x base"};
+  static constexpr const char* heads[] = {"latency", "process",   "charges", "charges/s", "CPU s/1k", "RSS MiB",
+                                          "CRM/chg", "posts/chg", "bound/s", "of bound",  "x base"};
   std::string out;
   auto line = [&](const std::vector<std::string>& cells) {
     for (std::size_t i = 0; i < cells.size(); ++i) out += pad(cells[i], widths[i]) + (i + 1 < cells.size() ? " " : "");
@@ -93,7 +92,8 @@ std::string format_table(const bench_report& report) {
     row("engine", r.engine, true);
     row("baseline", r.baseline, false);
     notes.push_back("disk at " + latency + ": fdatasync median " + fixed(r.engine.fsync_probe_ms, 2) +
-                    " ms before the engine's run, " + fixed(r.baseline.fsync_probe_ms, 2) + " ms before the baseline's");
+                    " ms before the engine's run, " + fixed(r.baseline.fsync_probe_ms, 2) +
+                    " ms before the baseline's");
     if (r.baseline_extrapolated)
       notes.push_back("* baseline at " + latency + " ran " + std::to_string(r.baseline.charges) + " of " +
                       std::to_string(r.engine.charges) +
@@ -107,8 +107,9 @@ std::string format_table(const bench_report& report) {
   }
   out += "\nmodel: ";
   out += model_text;
-  out += "\nCPU is the reconciler process's own (wait4 rusage), peak RSS its VmHWM; calls and posts as crm-sim and "
-         "billing-fake counted them.\n";
+  out +=
+      "\nCPU is the reconciler process's own (wait4 rusage), peak RSS its VmHWM; calls and posts as crm-sim and "
+      "billing-fake counted them.\n";
   for (const auto& n : notes) out += n + "\n";
   return out;
 }
@@ -116,29 +117,25 @@ std::string format_table(const bench_report& report) {
 std::string format_json(const bench_report& report) {
   boost::json::array results;
   for (const auto& r : report.results) {
-    boost::json::object bound{{"seconds", r.bound.seconds},
-                              {"charges_per_s", json_number(r.bound.charges_per_second)},
-                              {"limited_by", r.bound.limited_by},
-                              {"list_calls", r.bound.list_calls},
-                              {"ack_calls", r.bound.ack_calls},
-                              {"post_waves", r.bound.post_waves},
-                              {"list_chain_s", r.bound.list_chain_s},
-                              {"bill_chain_s", r.bound.bill_chain_s},
-                              {"ack_chain_s", r.bound.ack_chain_s}};
+    boost::json::object bound{
+        {"seconds", r.bound.seconds},           {"charges_per_s", json_number(r.bound.charges_per_second)},
+        {"limited_by", r.bound.limited_by},     {"list_calls", r.bound.list_calls},
+        {"ack_calls", r.bound.ack_calls},       {"post_waves", r.bound.post_waves},
+        {"list_chain_s", r.bound.list_chain_s}, {"bill_chain_s", r.bound.bill_chain_s},
+        {"ack_chain_s", r.bound.ack_chain_s}};
     auto baseline = measurement_json(r.baseline);
     baseline["extrapolated"] = r.baseline_extrapolated;
-    results.push_back(boost::json::object{
-        {"latency_ms", r.latency_ms},
-        {"concurrency", r.concurrency},
-        {"workload",
-         {{"charges", r.engine_workload.charges},
-          {"posts", r.engine_workload.posts},
-          {"acknowledged", r.engine_workload.acknowledged}}},
-        {"bound", std::move(bound)},
-        {"engine", measurement_json(r.engine)},
-        {"baseline", std::move(baseline)},
-        {"ratio_to_bound", json_number(ratio_to_bound(r))},
-        {"ratio_to_baseline", json_number(ratio_to_baseline(r))}});
+    results.push_back(boost::json::object{{"latency_ms", r.latency_ms},
+                                          {"concurrency", r.concurrency},
+                                          {"workload",
+                                           {{"charges", r.engine_workload.charges},
+                                            {"posts", r.engine_workload.posts},
+                                            {"acknowledged", r.engine_workload.acknowledged}}},
+                                          {"bound", std::move(bound)},
+                                          {"engine", measurement_json(r.engine)},
+                                          {"baseline", std::move(baseline)},
+                                          {"ratio_to_bound", json_number(ratio_to_bound(r))},
+                                          {"ratio_to_baseline", json_number(ratio_to_baseline(r))}});
   }
   boost::json::object root{{"seed", report.seed},
                            {"reject_customers", report.reject_customers},

@@ -1,10 +1,8 @@
 #include "bench/runner.hpp"
 
-#include "bench/process.hpp"
-#include "sim-audit/fetch.hpp"
-#include "sim-audit/states.hpp"
-
+#include <fcntl.h>
 #include <simdjson.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -15,8 +13,9 @@
 #include <sstream>
 #include <thread>
 
-#include <fcntl.h>
-#include <unistd.h>
+#include "bench/process.hpp"
+#include "sim-audit/fetch.hpp"
+#include "sim-audit/states.hpp"
 
 namespace chargerecon::bench {
 namespace fs = std::filesystem;
@@ -44,8 +43,9 @@ result<binaries> find_binaries(const fs::path& build) {
              build / "tools/sim-audit/sim-audit", build / "tools/bench/chargerecon-baseline"};
   for (const auto& p : {b.chargerecond, b.crm_sim, b.billing_fake, b.sim_audit, b.baseline})
     if (!fs::exists(p))
-      return error{errc::invalid_argument, p.string() + " is missing: build the chargerecond, crm-sim, billing-fake, "
-                                                        "sim-audit and chargerecon-baseline targets"};
+      return error{errc::invalid_argument, p.string() +
+                                               " is missing: build the chargerecond, crm-sim, billing-fake, "
+                                               "sim-audit and chargerecon-baseline targets"};
   return b;
 }
 
@@ -71,14 +71,32 @@ struct simulators {
 
 result<simulators> start_simulators(const binaries& bin, const bench_options& o, std::uint64_t charges,
                                     double latency_ms, const fs::path& dir) {
-  std::vector<std::string> crm_args{bin.crm_sim.string(), "--port", "0", "--port-file", (dir / "crm.port").string(),
-                                    "--quiet", "--backlog", std::to_string(charges), "--pending-ratio", "0",
-                                    "--seed", std::to_string(o.seed), "--latency", ms_text(latency_ms)};
+  std::vector<std::string> crm_args{bin.crm_sim.string(),
+                                    "--port",
+                                    "0",
+                                    "--port-file",
+                                    (dir / "crm.port").string(),
+                                    "--quiet",
+                                    "--backlog",
+                                    std::to_string(charges),
+                                    "--pending-ratio",
+                                    "0",
+                                    "--seed",
+                                    std::to_string(o.seed),
+                                    "--latency",
+                                    ms_text(latency_ms)};
   auto crm = child::spawn(crm_args, dir / "crm-sim.log");
   if (!crm) return crm.error();
-  std::vector<std::string> bill_args{bin.billing_fake.string(), "--port", "0", "--port-file",
-                                     (dir / "billing.port").string(), "--quiet", "--seed", std::to_string(o.seed),
-                                     "--latency", ms_text(latency_ms)};
+  std::vector<std::string> bill_args{bin.billing_fake.string(),
+                                     "--port",
+                                     "0",
+                                     "--port-file",
+                                     (dir / "billing.port").string(),
+                                     "--quiet",
+                                     "--seed",
+                                     std::to_string(o.seed),
+                                     "--latency",
+                                     ms_text(latency_ms)};
   if (!o.reject_customers.empty()) {
     bill_args.push_back("--reject-customers");
     bill_args.push_back(o.reject_customers);
@@ -152,19 +170,27 @@ result<void> write_file(const fs::path& p, const std::string& text, fs::perms pe
 
 std::string engine_config_text(const simulators& sims, const fs::path& ledger, std::size_t concurrency) {
   return "crm:\n"
-         "  base_url: " + sims.crm_url + "/crmapi/rest/v2/\n"
+         "  base_url: " +
+         sims.crm_url +
+         "/crmapi/rest/v2/\n"
          "  username: operator\n"
          "  organisation: demo-org\n"
          "poll:\n"
          "  interval: 1s\n"
          "  page_size: 50\n"
          "billing:\n"
-         "  url: " + sims.billing_url + "/bill\n"
-         "  concurrency: " + std::to_string(concurrency) + "\n"
+         "  url: " +
+         sims.billing_url +
+         "/bill\n"
+         "  concurrency: " +
+         std::to_string(concurrency) +
+         "\n"
          "ack:\n"
          "  batch_size: 50\n"
          "ledger:\n"
-         "  path: " + ledger.string() + "\n"
+         "  path: " +
+         ledger.string() +
+         "\n"
          "log:\n"
          "  level: info\n"
          "  format: json\n"
@@ -223,8 +249,15 @@ result<run_outcome> run_one(const binaries& bin, const bench_options& o, which w
     argv = {bin.chargerecond.string(), "--config", config.string(), "--once"};
     log = dir / "chargerecond.log";
   } else {
-    argv = {bin.baseline.string(), "--crm-url", sims->crm_url, "--billing-url", sims->billing_url + "/bill",
-            "--ledger", ledger.string(), "--password-file", (credentials / "crm-password").string()};
+    argv = {bin.baseline.string(),
+            "--crm-url",
+            sims->crm_url,
+            "--billing-url",
+            sims->billing_url + "/bill",
+            "--ledger",
+            ledger.string(),
+            "--password-file",
+            (credentials / "crm-password").string()};
     log = dir / "baseline.log";
   }
   const double fsync_ms = probe_fsync_ms(dir);
@@ -302,7 +335,8 @@ result<bench_options> parse_options(const std::vector<std::string>& args) {
     if (arg == "--charges" || arg == "--baseline-charges" || arg == "--concurrency" || arg == "--seed" ||
         arg == "--timeout") {
       const auto n = parse_count(value);
-      if (!n || *n == 0) return bad_flag(arg, "expected a whole number above 0, got '" + quote_peer_text(value, 40) + "'");
+      if (!n || *n == 0)
+        return bad_flag(arg, "expected a whole number above 0, got '" + quote_peer_text(value, 40) + "'");
       if (arg == "--charges") o.charges = *n;
       if (arg == "--baseline-charges") o.baseline_charges = *n;
       if (arg == "--concurrency") {
@@ -316,7 +350,8 @@ result<bench_options> parse_options(const std::vector<std::string>& args) {
       std::stringstream list(value);
       for (std::string item; std::getline(list, item, ',');) {
         const auto n = parse_count(item);
-        if (!n || *n > 10000) return bad_flag(arg, "expected whole milliseconds 0..10000, got '" + quote_peer_text(item, 40) + "'");
+        if (!n || *n > 10000)
+          return bad_flag(arg, "expected whole milliseconds 0..10000, got '" + quote_peer_text(item, 40) + "'");
         o.latencies_ms.push_back(static_cast<double>(*n));
       }
       if (o.latencies_ms.empty()) return bad_flag(arg, "no latency given");

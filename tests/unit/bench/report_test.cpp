@@ -1,9 +1,10 @@
 #include "bench/report.hpp"
-#include "bench/runner.hpp"
 
 #include <gtest/gtest.h>
 
 #include <boost/json/parse.hpp>
+
+#include "bench/runner.hpp"
 
 namespace chargerecon::bench {
 namespace {
