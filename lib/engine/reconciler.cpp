@@ -49,7 +49,6 @@ struct reconciler::impl {
   std::optional<wakeup> bill_wake;
   std::optional<wakeup> ack_wake;
   std::optional<wakeup> poll_wake;      // stop() ends the wait between passes
-  std::optional<wakeup> list_gate;      // the poller waits here for counted acks to finish
   std::optional<wakeup> ack_gate;       // the acknowledger waits here for a list call to finish
   std::optional<wakeup> posts_drained;  // the biller waits here for its posts at the end
   std::optional<wakeup> progress_wake;  // ends the progress reporter's wait when the run ends
@@ -63,7 +62,6 @@ struct reconciler::impl {
 
   pass_cursor* cursor = nullptr;  // the pass in progress, if any
   bool list_call_in_flight = false;
-  int counted_acks_in_flight = 0;
 
   std::unordered_set<std::string> posts_in_flight;  // posted, billing's answer not back yet
   std::size_t answers_uncommitted = 0;             // answered, waiting for their group commit
@@ -162,9 +160,8 @@ struct reconciler::impl {
     cursor = &cur;
     bool ok = true;
     while (!cur.finished() && !stopping && !is_cancelled(cs)) {
-      // Never list while an acknowledgement of a charge this pass counts is in flight.
-      while (counted_acks_in_flight > 0 && !is_cancelled(cs)) co_await list_gate->wait_for(std::chrono::seconds(1));
-      if (is_cancelled(cs)) break;
+      // A list call may start while acknowledgements are in flight: their charges no longer
+      // count in the offset (pass_cursor), so at worst this page repeats charges already seen.
       const auto offset = cur.next_offset();
       list_call_in_flight = true;
       auto page = co_await crm.list_charges(status, offset, cfg.page_size);
@@ -551,24 +548,25 @@ struct reconciler::impl {
 
   asio::awaitable<void> send_acks(std::vector<crm::ack_item> items) {
     const auto cs = co_await asio::this_coro::cancellation_state;
-    bool counted = false;
-    if (cursor)
-      for (const auto& i : items) counted = counted || cursor->counts(i.number);
-    if (counted) {
-      while (list_call_in_flight && !is_cancelled(cs)) co_await ack_gate->wait_for(std::chrono::seconds(1));
-      ++counted_acks_in_flight;
-    }
-    // From here on they count as having left CRM.COM's list (see pass_cursor).
+    // Never send an acknowledgement of a charge the current pass counts while a list call is in
+    // flight: that call's offset counted it, and CRM.COM applying the acknowledgement first would
+    // shift the list under the call and skip a charge. (Re-checked after each wait: a new pass
+    // may have begun meanwhile.)
+    const auto counted_in_pass = [&] {
+      if (!cursor) return false;
+      for (const auto& i : items)
+        if (cursor->counts(i.number)) return true;
+      return false;
+    };
+    while (list_call_in_flight && counted_in_pass() && !is_cancelled(cs))
+      co_await ack_gate->wait_for(std::chrono::seconds(1));
+    // From here on, with no suspension in between, they count as having left CRM.COM's list.
     if (cursor)
       for (const auto& i : items) cursor->on_ack_sent(i.number);
     std::unordered_set<std::string> sent;
     for (const auto& i : items) sent.insert(i.number);
     const auto batch_size = items.size();
     auto answer = co_await crm.acknowledge(std::move(items));
-    if (counted) {
-      --counted_acks_in_flight;
-      list_gate->notify();
-    }
     if (!answer) {
       // The answer is lost or the call failed after its retries: CRM.COM may or may not have
       // applied it. The ledger still says "waiting", so these charges are sent again later;
@@ -647,7 +645,6 @@ asio::awaitable<result<run_summary>> reconciler::run(bool once) {
   d.bill_wake.emplace(ex);
   d.ack_wake.emplace(ex);
   d.poll_wake.emplace(ex);
-  d.list_gate.emplace(ex);
   d.ack_gate.emplace(ex);
   d.posts_drained.emplace(ex);
   d.progress_wake.emplace(ex);

@@ -18,9 +18,10 @@
 // a restart re-posts `billing` charges with the same key and re-acknowledges `billed` ones.
 //
 // Listing and acknowledging overlap except where the offset RULE forbids it: an
-// acknowledgement of a charge that the current pass counts in its offset is never in flight at
-// the same time as a charges/list call (it could shift the list under the call and skip a
-// charge), while acknowledgements of other charges run alongside listing freely.
+// acknowledgement of a charge that the current pass counts in its offset is never sent while a
+// charges/list call is in flight (it could shift the list under the call and skip a charge). A
+// list call may start while acknowledgements are in flight: their charges stop counting in the
+// offset when they are sent, so at worst the page repeats charges already seen.
 //
 // Threading: every task runs on the executor of the coroutine that awaits run(); ledger calls
 // run on the worker_thread. All members are touched from that executor only.
