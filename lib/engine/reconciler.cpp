@@ -74,6 +74,8 @@ struct reconciler::impl {
   // Charges the ledger has as acknowledged that a pass still found listed: the acknowledgement
   // CRM.COM answered did not stick, or the list answer predates it. Re-acknowledging is safe.
   std::unordered_map<std::string, crm::ack_item> reack;
+  std::unordered_set<std::string> reacked;  // sent from `reack`: the ledger has them acknowledged already
+  std::unordered_map<std::string, std::string> ack_status;  // number -> CRM.COM status, while its ack is out
 
   std::mt19937_64 rng{std::random_device{}()};
 
@@ -336,7 +338,7 @@ struct reconciler::impl {
       // lifetime of braced temporaries passed to a coroutine inside co_await.
       ledger::bill_result result;
       result.number = number;
-      bill_context ctx{rec.customer, rec.amount, rec.currency, false, 0};
+      bill_context ctx{rec.customer, rec.amount, rec.currency, false, 0, rec.status};
       if (auto* b = std::get_if<billing::billed>(&*out)) {
         result.what = ledger::bill_result::kind::billed;
         result.text = b->reference;
@@ -377,7 +379,8 @@ struct reconciler::impl {
   struct bill_context {
     std::string customer, amount, currency;
     bool replay = false;
-    unsigned status = 0;
+    unsigned status = 0;         // billing's HTTP status (held)
+    std::string charge_status;  // CRM.COM's status, for the metrics' label
   };
   std::vector<std::pair<ledger::bill_result, bill_context>> bill_results_pending;
   std::uint64_t bill_results_enqueued = 0;
@@ -448,13 +451,15 @@ struct reconciler::impl {
       switch (r.what) {
         case ledger::bill_result::kind::billed:
           ++summary.billed;
-          count("chargerecon_charges_billed_total", "Charges billed (reference committed)");
+          count("chargerecon_charges_billed_total", "Charges billed (reference committed), by status",
+                {{"status", c.charge_status}});
           log.info("charge.billed", {{"number", r.number}, {"customer", c.customer}, {"amount", c.amount},
                                      {"currency", c.currency}, {"reference", r.text}, {"replay", c.replay}});
           break;
         case ledger::bill_result::kind::held:
           ++summary.held;
-          count("chargerecon_charges_held_total", "Charges billing refused permanently, held for a person");
+          count("chargerecon_charges_held_total", "Charges billing refused permanently, held for a person, by status",
+                {{"status", c.charge_status}});
           log.error("charge.held", {{"number", r.number}, {"customer", c.customer}, {"status", c.status}, {"reason", r.text}});
           break;
         case ledger::bill_result::kind::failed:
@@ -524,6 +529,7 @@ struct reconciler::impl {
     std::unordered_set<std::string> numbers;
     for (auto it = reack.begin(); it != reack.end() && items.size() < cfg.ack_batch_size;) {
       numbers.insert(it->first);
+      reacked.insert(it->first);
       items.push_back(std::move(it->second));
       it = reack.erase(it);
     }
@@ -539,6 +545,7 @@ struct reconciler::impl {
           if (!numbers.insert(rec.number).second) continue;
           std::optional<std::string> ref;
           if (rec.state == ledger::charge_state::billed) ref = rec.billing_reference;
+          ack_status[rec.number] = rec.status;
           items.push_back({std::move(rec.number), std::move(rec.customer), std::move(ref)});
         }
       }
@@ -600,8 +607,18 @@ struct reconciler::impl {
     }
     summary.acknowledged += static_cast<std::uint64_t>(summary_r->acknowledged);
     summary.dead += static_cast<std::uint64_t>(summary_r->dead);
-    count("chargerecon_charges_acknowledged_total", "Charges CRM.COM took the acknowledgement of",
-          {}, static_cast<std::uint64_t>(summary_r->acknowledged));
+    // By status: the charges of this answer the ledger moved to acknowledged (re-acknowledgements
+    // of charges it already had as acknowledged are not counted twice).
+    for (const auto& n : report.acknowledged) {
+      const auto st = ack_status.find(n);
+      if (st == ack_status.end() || reacked.contains(n)) continue;
+      count("chargerecon_charges_acknowledged_total", "Charges CRM.COM took the acknowledgement of, by status",
+            {{"status", st->second}});
+    }
+    for (const auto& n : sent) {
+      ack_status.erase(n);
+      reacked.erase(n);
+    }
     if (summary_r->dead > 0) {
       count("chargerecon_charges_dead_total", "Charges whose acknowledgement was refused ack.max_attempts times", {},
             static_cast<std::uint64_t>(summary_r->dead));
