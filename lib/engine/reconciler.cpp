@@ -620,8 +620,18 @@ struct reconciler::impl {
       reacked.erase(n);
     }
     if (summary_r->dead > 0) {
-      count("chargerecon_charges_dead_total", "Charges whose acknowledgement was refused ack.max_attempts times", {},
-            static_cast<std::uint64_t>(summary_r->dead));
+      // Which of the refused ones died: the ledger decided; read them back (a handful at most).
+      std::vector<std::string> refused_numbers;
+      for (const auto& r : report.refused) refused_numbers.push_back(r.number);
+      auto records = co_await worker.run([&] {
+        std::vector<ledger::charge_record> out;
+        for (const auto& n : refused_numbers)
+          if (auto rec = store.get(n); rec && rec->state == ledger::charge_state::dead) out.push_back(*rec);
+        return out;
+      });
+      for (const auto& rec : records)
+        count("chargerecon_charges_dead_total", "Charges whose acknowledgement was refused ack.max_attempts times, by status",
+              {{"status", rec.status}});
       log.error("charge.dead", {{"charges", summary_r->dead},
                                 {"detail", "acknowledgement refused ack.max_attempts times; see chargereconctl list --state dead"}});
     }
