@@ -315,6 +315,9 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         notifier.stopping();
         log.info("engine.stopping", {{"signal", signo}, {"deadline_ms", cfg.shutdown.deadline.count()}});
         engine.stop();
+        // Not logged in yet: nothing is in flight, and a login may be waiting out its backoff
+        // (minutes after refusals); end that wait now rather than at the deadline.
+        if (!ready_sent) engine_cancel.emit(asio::cancellation_type::terminal);
         deadline.expires_after(current.shutdown.deadline);
         deadline.async_wait([&](boost::system::error_code e) {
           if (e) return;
