@@ -123,5 +123,7 @@ int main(int argc, char** argv) {
   }
   auto log = chargerecon::obs::make_stderr_log(chargerecon::resolve_log_format(cfg.log, isatty(STDERR_FILENO) == 1),
                                                cfg.log.level);
+  // Under systemd, events go to the journal as structured fields (journalctl CHARGERECON_EVENT=...).
+  if (chargerecon::obs::stderr_is_journal()) log.use_journal(true);
   return chargerecon::engine::run_service(cfg, *secrets, {once, config_path}, log);
 }

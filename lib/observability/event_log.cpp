@@ -6,7 +6,12 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <systemd/sd-journal.h>
+#include <sys/stat.h>
+#include <sys/uio.h>
+
 #include <chrono>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
@@ -64,6 +69,26 @@ void append_text_value(std::string& out, std::string_view v) {
   out += boost::json::serialize(boost::json::string_view(v.data(), v.size()));
 }
 
+// "<level> <event> key=value ...": the text format after its timestamp.
+std::string render_text_body(log_level level, std::string_view event, std::initializer_list<field> fields) {
+  std::string line;
+  line += level_name(level);
+  line.append(6 - std::min<std::size_t>(5, level_name(level).size()), ' ');
+  line += event;
+  for (const auto& f : fields) {
+    line += ' ';
+    line += f.key;
+    line += '=';
+    std::visit([&](const auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<V, std::string_view>) append_text_value(line, v);
+      else if constexpr (std::is_same_v<V, bool>) line += v ? "true" : "false";
+      else line += std::to_string(v);
+    }, f.value);
+  }
+  return line;
+}
+
 }  // namespace
 
 event_log::event_log(std::shared_ptr<spdlog::logger> sink, log_format format)
@@ -97,28 +122,57 @@ std::string event_log::render(log_level level, std::string_view event, std::init
     }
     return boost::json::serialize(o);
   }
-  std::string line = utc_timestamp(false);
-  line += ' ';
-  line += level_name(level);
-  line.append(6 - std::min<std::size_t>(5, level_name(level).size()), ' ');
-  line += event;
-  for (const auto& f : fields) {
-    line += ' ';
-    line += f.key;
-    line += '=';
-    std::visit([&](const auto& v) {
-      using V = std::decay_t<decltype(v)>;
-      if constexpr (std::is_same_v<V, std::string_view>) append_text_value(line, v);
-      else if constexpr (std::is_same_v<V, bool>) line += v ? "true" : "false";
-      else line += std::to_string(v);
-    }, f.value);
-  }
-  return line;
+  return utc_timestamp(false) + " " + render_text_body(level, event, fields);
 }
 
 void event_log::emit(log_level level, std::string_view event, std::initializer_list<field> fields) const {
   if (!enabled(level)) return;
+  if (uses_journal()) {
+    const auto entries = journal_fields(level, event, fields, sink_->name());
+    std::vector<iovec> iov;
+    iov.reserve(entries.size());
+    for (const auto& e : entries) iov.push_back({const_cast<char*>(e.data()), e.size()});
+    if (sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0) return;
+    // The journal refused: fall through to stderr, which systemd also collects.
+  }
   sink_->log(to_spdlog(level), render(level, event, fields));
+}
+
+std::vector<std::string> journal_fields(log_level level, std::string_view event, std::initializer_list<field> fields,
+                                        std::string_view identifier) {
+  static constexpr int syslog_priority[] = {7, 7, 6, 4, 3, 2, 6};  // trace..off
+  std::vector<std::string> out;
+  // MESSAGE: the text rendering after its timestamp (the journal stamps entries itself).
+  out.push_back("MESSAGE=" + render_text_body(level, event, fields));
+  out.push_back("PRIORITY=" + std::to_string(syslog_priority[static_cast<int>(level)]));
+  out.push_back("SYSLOG_IDENTIFIER=" + std::string(identifier));
+  out.push_back("CHARGERECON_EVENT=" + std::string(event));
+  for (const auto& f : fields) {
+    std::string key = "CHARGERECON_";
+    for (char c : f.key) {
+      const auto u = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      key += ((u >= 'A' && u <= 'Z') || (u >= '0' && u <= '9') || u == '_') ? u : '_';
+    }
+    std::string value;
+    std::visit([&](const auto& v) {
+      using V = std::decay_t<decltype(v)>;
+      if constexpr (std::is_same_v<V, std::string_view>) value = std::string(v);
+      else if constexpr (std::is_same_v<V, bool>) value = v ? "true" : "false";
+      else value = std::to_string(v);
+    }, f.value);
+    out.push_back(key + "=" + value);
+  }
+  return out;
+}
+
+bool stderr_is_journal() {
+  const char* stream = std::getenv("JOURNAL_STREAM");
+  if (!stream) return false;
+  struct stat st {};
+  if (fstat(2, &st) != 0) return false;
+  unsigned long long dev = 0, ino = 0;
+  if (std::sscanf(stream, "%llu:%llu", &dev, &ino) != 2) return false;
+  return dev == static_cast<unsigned long long>(st.st_dev) && ino == static_cast<unsigned long long>(st.st_ino);
 }
 
 event_log make_stderr_log(log_format format, log_level level, std::string_view name) {

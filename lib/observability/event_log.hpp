@@ -14,6 +14,7 @@
 #include <string>
 #include <string_view>
 #include <variant>
+#include <vector>
 
 namespace spdlog {
 class logger;
@@ -72,16 +73,33 @@ class event_log {
   void set_format(log_format format) { format_->store(format); }
   log_format format() const { return format_->load(); }
 
+  // Under systemd, with stderr connected to the journal: send each event to journald as
+  // structured fields (see journal_fields) instead of a line on stderr.
+  void use_journal(bool on) { journal_->store(on); }
+  bool uses_journal() const { return journal_->load(); }
+
   // Renders without writing (used by emit; public for tests and for the journald sink).
   std::string render(log_level level, std::string_view event, std::initializer_list<field> fields) const;
 
  private:
   std::shared_ptr<spdlog::logger> sink_;
   std::shared_ptr<std::atomic<log_format>> format_;
+  std::shared_ptr<std::atomic<bool>> journal_ = std::make_shared<std::atomic<bool>>(false);
 };
 
 // The process logger: stderr, in the given format and level. Text on a terminal by default.
 event_log make_stderr_log(log_format format, log_level level, std::string_view name = "chargerecon");
+
+// One event as journald fields: MESSAGE (the text rendering without the timestamp, which the
+// journal keeps itself), PRIORITY (syslog's), SYSLOG_IDENTIFIER, CHARGERECON_EVENT, and one
+// CHARGERECON_<KEY> per field (key upper-cased, characters outside [A-Z0-9_] made '_'), so that
+// `journalctl CHARGERECON_EVENT=charge.held` finds them.
+std::vector<std::string> journal_fields(log_level level, std::string_view event, std::initializer_list<field> fields,
+                                        std::string_view identifier);
+
+// True when stderr is the stream systemd connected to the journal ($JOURNAL_STREAM names its
+// device and inode).
+bool stderr_is_journal();
 
 // "info" -> log_level::info; false when the name is unknown.
 bool parse_log_level(std::string_view name, log_level& out);

@@ -7,6 +7,8 @@
 #include <boost/json/parse.hpp>
 #include <sstream>
 
+#include <sys/stat.h>
+
 namespace chargerecon::obs {
 namespace {
 
@@ -77,6 +79,52 @@ TEST(event_log, level_and_format_names_parse) {
   EXPECT_TRUE(parse_log_format("json", f));
   EXPECT_EQ(f, log_format::json);
   EXPECT_FALSE(parse_log_format("xml", f));
+}
+
+}  // namespace
+}  // namespace chargerecon::obs
+
+namespace chargerecon::obs {
+namespace {
+
+TEST(journal_fields, carry_priority_event_and_each_field_under_our_prefix) {
+  const auto f = journal_fields(log_level::error, "charge.held",
+                                {{"number", "I0001"}, {"http-status", 422}, {"replay", false}}, "chargerecond");
+  EXPECT_EQ(f[0], "MESSAGE=error charge.held number=I0001 http-status=422 replay=false");
+  EXPECT_EQ(f[1], "PRIORITY=3");
+  EXPECT_EQ(f[2], "SYSLOG_IDENTIFIER=chargerecond");
+  EXPECT_EQ(f[3], "CHARGERECON_EVENT=charge.held");
+  EXPECT_EQ(f[4], "CHARGERECON_NUMBER=I0001");
+  EXPECT_EQ(f[5], "CHARGERECON_HTTP_STATUS=422");
+  EXPECT_EQ(f[6], "CHARGERECON_REPLAY=false");
+}
+
+TEST(journal_fields, info_is_priority_6_and_warn_4) {
+  EXPECT_EQ(journal_fields(log_level::info, "x", {}, "c")[1], "PRIORITY=6");
+  EXPECT_EQ(journal_fields(log_level::warn, "x", {}, "c")[1], "PRIORITY=4");
+}
+
+TEST(stderr_is_journal, only_when_journal_stream_names_stderr) {
+  ::unsetenv("JOURNAL_STREAM");
+  EXPECT_FALSE(stderr_is_journal());
+  ::setenv("JOURNAL_STREAM", "1:1", 1);
+  EXPECT_FALSE(stderr_is_journal());
+  ::unsetenv("JOURNAL_STREAM");
+}
+
+}  // namespace
+}  // namespace chargerecon::obs
+
+namespace chargerecon::obs {
+namespace {
+
+TEST(stderr_is_journal, true_when_journal_stream_names_our_stderr) {
+  struct stat st {};
+  ASSERT_EQ(fstat(2, &st), 0);
+  const auto value = std::to_string(st.st_dev) + ":" + std::to_string(st.st_ino);
+  ::setenv("JOURNAL_STREAM", value.c_str(), 1);
+  EXPECT_TRUE(stderr_is_journal());
+  ::unsetenv("JOURNAL_STREAM");
 }
 
 }  // namespace
