@@ -4,18 +4,16 @@
 #include "billing-fake/fake.hpp"
 #include "billing-fake/options.hpp"
 #include "http/port_file.hpp"
+#include "http/serve_until_signal.hpp"
 #include "http/server.hpp"
 #include "observability/event_log.hpp"
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
-#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -92,24 +90,10 @@ int main(int argc, char** argv) {
                                          {"token", !options->fake.token.empty()},
                                          {"seed", options->fake.seed}});
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      log.warn("billing_fake.stopping", {{"signal", signal}, {"records", fake.records().size()},
-                                         {"posts_total", fake.posts_total()}});
-      (*server)->stop();
-    });
-    asio::co_spawn(io, (*server)->run(), [&](std::exception_ptr e) {
-      signals.cancel();
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          log.error("billing_fake.server_failed", {{"what", ex.what()}});
-        }
-      }
-    });
-    io.run();
+    http::serve_until_signal(
+        io, **server,
+        [&](int signal) { log.warn("billing_fake.stopping", {{"signal", signal}, {"records", fake.records().size()}, {"posts_total", fake.posts_total()}}); },
+        [&](const std::exception& ex) { log.error("billing_fake.server_failed", {{"what", ex.what()}}); });
   } catch (const std::exception& e) {
     log.error("billing_fake.failed", {{"what", e.what()}});
     return 1;

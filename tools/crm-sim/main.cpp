@@ -1,14 +1,11 @@
 // crm-sim: wiring only. Flags -> simulator (crm_sim_core) -> http::server, one io_context
 // thread (so the simulator, which is not thread-safe, is only ever touched from it).
 
-#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <csignal>
 #include <cstdio>
 #include <exception>
 #include <iostream>
@@ -18,6 +15,7 @@
 #include "crm-sim/options.hpp"
 #include "crm-sim/simulator.hpp"
 #include "http/port_file.hpp"
+#include "http/serve_until_signal.hpp"
 #include "http/server.hpp"
 #include "observability/event_log.hpp"
 
@@ -97,23 +95,10 @@ int main(int argc, char** argv) {
                                    {"backlog", options->sim.generator.backlog},
                                    {"seed", options->sim.generator.seed}});
 
-    asio::signal_set signals(io, SIGINT, SIGTERM);
-    signals.async_wait([&](const boost::system::error_code& ec, int signal) {
-      if (ec) return;
-      log.warn("crm_sim.stopping", {{"signal", signal}});
-      (*server)->stop();
-    });
-    asio::co_spawn(io, (*server)->run(), [&](std::exception_ptr e) {
-      signals.cancel();
-      if (e) {
-        try {
-          std::rethrow_exception(e);
-        } catch (const std::exception& ex) {
-          log.error("crm_sim.server_failed", {{"what", ex.what()}});
-        }
-      }
-    });
-    io.run();
+    http::serve_until_signal(
+        io, **server,
+        [&](int signal) { log.warn("crm_sim.stopping", {{"signal", signal}}); },
+        [&](const std::exception& ex) { log.error("crm_sim.server_failed", {{"what", ex.what()}}); });
   } catch (const std::exception& e) {
     log.error("crm_sim.failed", {{"what", e.what()}});
     return 1;
