@@ -5,22 +5,6 @@
 
 namespace chargerecon::crm_sim {
 
-std::string_view to_string(charge_status s) {
-  switch (s) {
-    case charge_status::pending:
-      return "PENDING";
-    case charge_status::approved:
-      return "APPROVED";
-    case charge_status::declined:
-      return "DECLINED";
-    case charge_status::bad_request:
-      return "BAD_REQUEST";
-    case charge_status::rejected:
-      return "REJECTED";
-  }
-  return "UNKNOWN";
-}
-
 bool is_pending(const charge& c) {
   if (c.raw_json) return c.raw_status == "PENDING";
   return c.status == charge_status::pending;

@@ -8,14 +8,17 @@
 #include <string>
 #include <string_view>
 
+#include "crm/types.hpp"
+
 namespace chargerecon::crm_sim {
 
 using sim_clock = std::chrono::system_clock;
 using time_point = sim_clock::time_point;
 
-enum class charge_status { pending, approved, declined, bad_request, rejected };
+// The client's own status type: the simulator and the client cannot disagree on a wire name.
+using charge_status = crm::charge_status;
 
-std::string_view to_string(charge_status s);
+inline std::string_view to_string(charge_status s) { return crm::to_wire(s); }
 
 struct charge {
   std::string number;    // I00000001.. in arrival order
