@@ -128,6 +128,9 @@ struct charge_filter {
   std::optional<timestamp> first_seen_until;  // exclusive
   std::size_t limit = 100;
   std::size_t offset = 0;
+  // Only charges with a greater id: keyset paging, for walking the whole ledger page by page
+  // (each page a short index range, where an offset would re-read every row before it).
+  std::int64_t after_id = 0;
 };
 
 // Every state, with a zero for the ones no charge is in.
@@ -177,6 +180,13 @@ class ledger {
   // refused ones count an attempt and retry after backoff, or go dead at ack_max_attempts (a
   // refusal of an already acknowledged charge changes nothing: acknowledged is final).
   virtual result<ack_summary> record_ack_result(const ack_report& report, timestamp now) = 0;
+
+  // Group commit: runs `writes` (calls of the write operations above, on this thread) in one
+  // transaction. Each call inside keeps its own result and its own all-or-nothing: a refused
+  // one (bad transition, duplicate reference) undoes only its own changes. But none of them is
+  // durable before this returns success, and when it fails nothing of any of them was written,
+  // whatever they returned: a caller acts on a write's result only after its group committed.
+  virtual result<void> group_commit(const std::function<void()>& writes) = 0;
 
   // --- the engine's queries ----------------------------------------------------------------
 

@@ -4,10 +4,13 @@
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstring>
+#include <functional>
+#include <iterator>
 #include <mutex>
 #include <random>
 #include <unordered_map>
@@ -65,8 +68,20 @@ CREATE TRIGGER events_are_append_only_delete BEFORE DELETE ON events
   BEGIN SELECT RAISE(ABORT, 'events are append-only'); END;
 )sql";
 
+// Version 2: indexes for the engine's queries on a big ledger. Version 1's (state, next_try, id)
+// ordered the charges of one state by retry time, so "the oldest seen charges" or "the oldest
+// unfinished charge" sorted every charge of that state (a million at a 1M backlog) at each call.
+// (state, id) gives them in id order, stopping at the LIMIT; the few charges with a retry time
+// (billing or acknowledgement backing off) get an index of their own, which the many rows
+// without one never touch. Building them on an existing 1M-charge ledger takes seconds, once.
+constexpr char schema_v2[] = R"sql(
+DROP INDEX charges_by_state;
+CREATE INDEX charges_by_state ON charges(state, id);
+CREATE INDEX charges_by_retry_time ON charges(state, next_try, id) WHERE next_try IS NOT NULL;
+)sql";
+
 // Step i brings the schema from version i to i + 1. Append only; never edit a shipped step.
-constexpr const char* migrations[] = {schema_v1};
+constexpr const char* migrations[] = {schema_v1, schema_v2};
 static_assert(std::size(migrations) == sqlite_ledger::schema_version);
 
 // --- statements ----------------------------------------------------------------------------
@@ -82,12 +97,17 @@ constexpr char sql_insert_charge[] =
     "INSERT INTO charges (number, customer, status, amount, currency, raw_json, state, first_seen, updated_at) "
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)";
 
-// customer, amount and currency are never updated: the first values recorded are the ones kept
-// (a pending charge that resolves is the one exception, see record_page).
+// What the engine's work changes. customer, amount and currency are never updated: the first
+// values recorded are the ones kept (a pending charge that resolves is the one exception, see
+// record_page, which writes them with sql_update_observed_values). Leaving them out of the SET
+// list also spares SQLite the customer index at every transition.
 constexpr char sql_update_charge[] =
-    "UPDATE charges SET customer = ?2, status = ?3, amount = ?4, currency = ?5, raw_json = ?6, state = ?7, "
-    "billing_reference = ?8, bill_attempts = ?9, ack_attempts = ?10, next_try = ?11, last_error = ?12, "
-    "updated_at = ?13, billed_at = ?14, acknowledged_at = ?15, last_change_observed = ?16 WHERE number = ?1";
+    "UPDATE charges SET state = ?2, billing_reference = ?3, bill_attempts = ?4, ack_attempts = ?5, next_try = ?6, "
+    "last_error = ?7, updated_at = ?8, billed_at = ?9, acknowledged_at = ?10, last_change_observed = ?11 "
+    "WHERE number = ?1";
+
+constexpr char sql_update_observed_values[] =
+    "UPDATE charges SET customer = ?2, status = ?3, amount = ?4, currency = ?5, raw_json = ?6 WHERE number = ?1";
 
 constexpr char sql_charge_by_reference[] = "SELECT number FROM charges WHERE billing_reference = ?1";
 
@@ -99,28 +119,36 @@ constexpr char sql_select_events[] =
     "SELECT id, at, number, actor, kind, from_state, to_state, reason, detail FROM events "
     "WHERE number = ?1 ORDER BY id";
 
-constexpr char sql_ready_to_bill[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS
-    " FROM charges WHERE state = 'seen' "
-    "OR (state = 'billing' AND ((next_try IS NULL AND ?2) OR next_try <= ?1)) ORDER BY id LIMIT ?3";
+// The engine's queries run at every page; each is one index range that stops at its LIMIT (an
+// OR across states would make SQLite collect and sort every match first). The callers merge.
+constexpr char sql_ready_to_bill_seen[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = 'seen' ORDER BY id LIMIT ?1";
 
-constexpr char sql_ready_to_ack[] =
+// Charges in `billing` are few: the posts in flight and the retries backing off.
+constexpr char sql_ready_to_bill_billing[] =
     "SELECT " CHARGERECON_CHARGE_COLUMNS
-    " FROM charges WHERE state IN ('billed', 'ack_pending') "
-    "AND (next_try IS NULL OR next_try <= ?1) ORDER BY next_try IS NOT NULL, next_try, id LIMIT ?2";
+    " FROM charges WHERE state = 'billing' AND ((next_try IS NULL AND ?2) OR next_try <= ?1) ORDER BY id LIMIT ?3";
+
+constexpr char sql_ready_to_ack_first_try[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = ?1 AND next_try IS NULL ORDER BY id LIMIT ?2";
+
+constexpr char sql_ready_to_ack_retry[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS
+    " FROM charges WHERE state IN ('billed', 'ack_pending') AND next_try IS NOT NULL AND next_try <= ?1 "
+    "ORDER BY next_try, id LIMIT ?2";
 
 constexpr char sql_counts[] = "SELECT state, COUNT(*) FROM charges GROUP BY state";
 
-constexpr char sql_oldest_unfinished[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS
-    " FROM charges "
-    "WHERE state IN ('seen', 'billing', 'billed', 'ack_pending') ORDER BY id LIMIT 1";
+// Run for each unfinished state; the oldest of the answers wins.
+constexpr char sql_oldest_in_state[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = ?1 ORDER BY id LIMIT 1";
 
 constexpr char sql_list[] =
     "SELECT " CHARGERECON_CHARGE_COLUMNS
     " FROM charges "
     "WHERE (?1 IS NULL OR state = ?1) AND (?2 IS NULL OR customer = ?2) AND (?3 IS NULL OR status = ?3) "
-    "AND (?4 IS NULL OR first_seen >= ?4) AND (?5 IS NULL OR first_seen < ?5) ORDER BY id LIMIT ?6 OFFSET ?7";
+    "AND (?4 IS NULL OR first_seen >= ?4) AND (?5 IS NULL OR first_seen < ?5) AND id > ?8 "
+    "ORDER BY id LIMIT ?6 OFFSET ?7";
 
 #undef CHARGERECON_CHARGE_COLUMNS
 
@@ -212,6 +240,17 @@ std::optional<std::string> optional_time(const std::optional<timestamp>& t) {
   return format_timestamp(*t);
 }
 
+// Two id-ordered lists as one, at most `limit` long.
+std::vector<charge_record> oldest_first(std::vector<charge_record> a, std::vector<charge_record> b, std::size_t limit) {
+  std::vector<charge_record> out;
+  out.reserve(std::min(limit, a.size() + b.size()));
+  std::merge(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()), std::make_move_iterator(b.begin()),
+             std::make_move_iterator(b.end()), std::back_inserter(out),
+             [](const charge_record& x, const charge_record& y) { return x.id < y.id; });
+  if (out.size() > limit) out.resize(limit);
+  return out;
+}
+
 }  // namespace
 
 // --- impl ----------------------------------------------------------------------------------
@@ -220,8 +259,11 @@ struct sqlite_ledger::impl {
   sqlite_ledger_options options;
   obs::event_log log;
   std::string path_text;
-  std::mutex mutex;
-  lock_file lock;  // released last, after the connection has closed
+  // Recursive: the write operations called inside group_commit take it again.
+  std::recursive_mutex mutex;
+  bool in_group = false;              // inside group_commit: writes use savepoints
+  std::optional<error> group_broken;  // SQLite ended the group's transaction: nothing more runs
+  lock_file lock;                     // released last, after the connection has closed
   sqlite::connection db;
   std::unordered_map<const char*, sqlite::statement> statements;  // finalised before db closes
   std::mt19937_64 rng{std::random_device{}()};
@@ -251,11 +293,17 @@ struct sqlite_ledger::impl {
 
   // --- boundaries: one mutex, one transaction, failures mapped ------------------------------
 
+  error write_failure(std::string_view op, const sqlite::failure& f) const {
+    return error{is_integrity_code(f.code()) ? errc::ledger_integrity : errc::ledger_write_failed,
+                 "ledger " + path_text + ": " + std::string(op) + ": " + f.what_failed() + ": " + f.sqlite_message()};
+  }
+
   template <class F>
   auto write(std::string_view op, F&& body) -> result<decltype(body())> {
     std::lock_guard guard(mutex);
     if (options.mode == open_mode::read_only)
       return error{errc::ledger_write_failed, "ledger " + path_text + ": " + std::string(op) + ": opened read-only"};
+    if (in_group) return write_in_savepoint(op, body);
     try {
       sqlite::transaction tx(db);
       if constexpr (std::is_void_v<decltype(body())>) {
@@ -270,10 +318,48 @@ struct sqlite_ledger::impl {
     } catch (const refusal& r) {
       return r.err;
     } catch (const sqlite::failure& f) {
-      return error{is_integrity_code(f.code()) ? errc::ledger_integrity : errc::ledger_write_failed,
-                   "ledger " + path_text + ": " + std::string(op) + ": " + f.what_failed() + ": " + f.sqlite_message()};
+      return write_failure(op, f);
     }
   }
+
+  // One write inside group_commit's transaction: all or nothing on its own, through a savepoint.
+  template <class F>
+  auto write_in_savepoint(std::string_view op, F& body) -> result<decltype(body())> {
+    if (group_broken) return *group_broken;
+    try {
+      db.exec("SAVEPOINT one_write", "starting a savepoint");
+      try {
+        if constexpr (std::is_void_v<decltype(body())>) {
+          body();
+          db.exec("RELEASE one_write", "releasing a savepoint");
+          return {};
+        } else {
+          auto value = body();
+          db.exec("RELEASE one_write", "releasing a savepoint");
+          return value;
+        }
+      } catch (const refusal& r) {
+        undo_savepoint();
+        return r.err;
+      } catch (const sqlite::failure& f) {
+        auto e = write_failure(op, f);
+        // After SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction:
+        // then the group is over (the writes before this one are gone too), and a write after
+        // it must not run outside a transaction.
+        if (sqlite3_get_autocommit(db.get()) != 0)
+          group_broken = e;
+        else
+          undo_savepoint();
+        return e;
+      }
+    } catch (const sqlite::failure& f) {
+      // The savepoint could not start or be undone: the group cannot go on.
+      group_broken = write_failure(op, f);
+      return *group_broken;
+    }
+  }
+
+  void undo_savepoint() { db.exec("ROLLBACK TO one_write; RELEASE one_write", "undoing a savepoint"); }
 
   template <class F>
   auto read(std::string_view op, F&& body) -> result<decltype(body())> {
@@ -366,21 +452,27 @@ struct sqlite_ledger::impl {
     const auto& c = r.rec;
     sqlite::use s(stmt(sql_update_charge));
     s->bind(1, c.number);
+    s->bind(2, to_string(c.state));
+    s->bind_optional(3, c.billing_reference);
+    s->bind(4, std::int64_t{c.bill_attempts});
+    s->bind(5, std::int64_t{c.ack_attempts});
+    s->bind_optional(6, optional_time(c.next_try));
+    s->bind(7, c.last_error);
+    s->bind(8, format_timestamp(c.updated_at));
+    s->bind_optional(9, optional_time(c.billed_at));
+    s->bind_optional(10, optional_time(c.acknowledged_at));
+    s->bind_optional(11, r.last_change_observed);
+    s->step();
+  }
+
+  void update_observed_values(const charge_record& c) {
+    sqlite::use s(stmt(sql_update_observed_values));
+    s->bind(1, c.number);
     s->bind(2, c.customer);
     s->bind(3, c.status);
     s->bind(4, c.amount);
     s->bind(5, c.currency);
     s->bind(6, c.raw_json);
-    s->bind(7, to_string(c.state));
-    s->bind_optional(8, c.billing_reference);
-    s->bind(9, std::int64_t{c.bill_attempts});
-    s->bind(10, std::int64_t{c.ack_attempts});
-    s->bind_optional(11, optional_time(c.next_try));
-    s->bind(12, c.last_error);
-    s->bind(13, format_timestamp(c.updated_at));
-    s->bind_optional(14, optional_time(c.billed_at));
-    s->bind_optional(15, optional_time(c.acknowledged_at));
-    s->bind_optional(16, r.last_change_observed);
     s->step();
   }
 
@@ -471,7 +563,14 @@ result<void> sqlite_ledger::impl::open() {
     return error{errc::ledger_write_failed, "ledger " + path_text + " is read-only (file permissions or mount)"};
 
   if (options.check_integrity) {
+    if (options.stop_check != nullptr) {
+      sqlite3_progress_handler(
+          db.get(), 10000,
+          [](void* flag) -> int { return static_cast<const std::atomic<bool>*>(flag)->load() ? 1 : 0; },
+          const_cast<std::atomic<bool>*>(options.stop_check));
+    }
     const auto verdict = single_text("PRAGMA quick_check(1)");
+    sqlite3_progress_handler(db.get(), 0, nullptr, nullptr);
     if (verdict != "ok")
       return error{errc::ledger_integrity,
                    "ledger " + path_text + " failed PRAGMA quick_check: " + quote_peer_text(verdict)};
@@ -570,6 +669,7 @@ observed_result sqlite_ledger::impl::observe(const observed_charge& oc, timestam
     c.amount = oc.amount;
     c.currency = oc.currency;
     c.raw_json = oc.raw_json;
+    update_observed_values(c);
     transition(r, *next, now, engine_actor, "transition", reason, detail);
     return {oc.number, observation::pending_resolved, *next};
   }
@@ -610,6 +710,30 @@ result<std::vector<observed_result>> sqlite_ledger::record_page(std::span<const 
   });
 }
 
+result<void> sqlite_ledger::group_commit(const std::function<void()>& writes) {
+  auto& d = *impl_;
+  std::lock_guard guard(d.mutex);
+  if (d.options.mode == open_mode::read_only)
+    return error{errc::ledger_write_failed, "ledger " + d.path_text + ": group commit: opened read-only"};
+  if (d.in_group)
+    return error{errc::invalid_argument, "ledger " + d.path_text + ": group commit inside a group commit"};
+  try {
+    sqlite::transaction tx(d.db);
+    d.in_group = true;
+    d.group_broken.reset();
+    struct leave_group {
+      sqlite_ledger::impl& d;
+      ~leave_group() { d.in_group = false; }
+    } leave{d};
+    writes();
+    if (d.group_broken) return *d.group_broken;  // rolled back already; the guard finds no transaction
+    tx.commit();
+    return {};
+  } catch (const sqlite::failure& f) {
+    return d.write_failure("group commit", f);
+  }
+}
+
 result<void> sqlite_ledger::mark_billing(std::span<const std::string> numbers, timestamp now) {
   return impl_->write("mark_billing", [&] {
     for (const auto& number : numbers) {
@@ -642,7 +766,8 @@ void sqlite_ledger::impl::apply_bill_failure(std::string_view number, std::strin
 }
 
 void sqlite_ledger::impl::apply_billed(std::string_view number, std::string_view reference, timestamp now) {
-  if (reference.empty()) refuse(errc::invalid_argument, "mark_billed: empty billing reference for charge " + peer(number));
+  if (reference.empty())
+    refuse(errc::invalid_argument, "mark_billed: empty billing reference for charge " + peer(number));
   auto r = must_find(number);
   if (r.rec.state == charge_state::billed && r.rec.billing_reference == reference) return;
   if (r.rec.state != charge_state::billing) refuse_state(r, "mark_billed");
@@ -688,9 +813,15 @@ result<void> sqlite_ledger::record_bill_results(std::span<const bill_result> res
   return impl_->write("record_bill_results", [&] {
     for (const auto& b : results) {
       switch (b.what) {
-        case bill_result::kind::billed: impl_->apply_billed(b.number, b.text, now); break;
-        case bill_result::kind::held: impl_->apply_held(b.number, b.text, now); break;
-        case bill_result::kind::failed: impl_->apply_bill_failure(b.number, b.text, b.next_try, now); break;
+        case bill_result::kind::billed:
+          impl_->apply_billed(b.number, b.text, now);
+          break;
+        case bill_result::kind::held:
+          impl_->apply_held(b.number, b.text, now);
+          break;
+        case bill_result::kind::failed:
+          impl_->apply_bill_failure(b.number, b.text, b.next_try, now);
+          break;
       }
     }
   });
@@ -748,20 +879,37 @@ result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, t
 result<std::vector<charge_record>> sqlite_ledger::ready_to_bill(timestamp now, std::size_t limit,
                                                                 bool include_in_flight) {
   return impl_->read("ready_to_bill", [&] {
-    sqlite::use s(impl_->stmt(sql_ready_to_bill));
+    std::vector<charge_record> fresh;
+    {
+      sqlite::use s(impl_->stmt(sql_ready_to_bill_seen));
+      s->bind(1, static_cast<std::int64_t>(limit));
+      fresh = impl_->collect(*s);
+    }
+    sqlite::use s(impl_->stmt(sql_ready_to_bill_billing));
     s->bind(1, format_timestamp(now));
     s->bind(2, std::int64_t{include_in_flight ? 1 : 0});
     s->bind(3, static_cast<std::int64_t>(limit));
-    return impl_->collect(*s);
+    return oldest_first(std::move(fresh), impl_->collect(*s), limit);
   });
 }
 
 result<std::vector<charge_record>> sqlite_ledger::ready_to_ack(timestamp now, std::size_t limit) {
   return impl_->read("ready_to_ack", [&] {
-    sqlite::use s(impl_->stmt(sql_ready_to_ack));
+    // Never refused first, oldest first; then the refused ones whose retry is due, by retry time.
+    std::vector<charge_record> first_try;
+    for (const auto state : {charge_state::billed, charge_state::ack_pending}) {
+      sqlite::use s(impl_->stmt(sql_ready_to_ack_first_try));
+      s->bind(1, to_string(state));
+      s->bind(2, static_cast<std::int64_t>(limit));
+      first_try = oldest_first(std::move(first_try), impl_->collect(*s), limit);
+    }
+    if (first_try.size() >= limit) return first_try;
+    sqlite::use s(impl_->stmt(sql_ready_to_ack_retry));
     s->bind(1, format_timestamp(now));
-    s->bind(2, static_cast<std::int64_t>(limit));
-    return impl_->collect(*s);
+    s->bind(2, static_cast<std::int64_t>(limit - first_try.size()));
+    auto due = impl_->collect(*s);
+    first_try.insert(first_try.end(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
+    return first_try;
   });
 }
 
@@ -782,9 +930,16 @@ result<state_counts> sqlite_ledger::counts() {
 
 result<std::optional<charge_record>> sqlite_ledger::oldest_unfinished() {
   return impl_->read("oldest_unfinished", [&]() -> std::optional<charge_record> {
-    sqlite::use s(impl_->stmt(sql_oldest_unfinished));
-    if (!s->step()) return std::nullopt;
-    return impl_->read_row(*s).rec;
+    std::optional<charge_record> oldest;
+    for (const auto state : all_charge_states) {
+      if (!is_unfinished(state)) continue;
+      sqlite::use s(impl_->stmt(sql_oldest_in_state));
+      s->bind(1, to_string(state));
+      if (!s->step()) continue;
+      auto rec = impl_->read_row(*s).rec;
+      if (!oldest || rec.id < oldest->id) oldest = std::move(rec);
+    }
+    return oldest;
   });
 }
 
@@ -804,6 +959,7 @@ result<std::vector<charge_record>> sqlite_ledger::list(const charge_filter& filt
     s->bind_optional(5, optional_time(filter.first_seen_until));
     s->bind(6, static_cast<std::int64_t>(filter.limit));
     s->bind(7, static_cast<std::int64_t>(filter.offset));
+    s->bind(8, filter.after_id);
     return impl_->collect(*s);
   });
 }

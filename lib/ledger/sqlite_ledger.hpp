@@ -18,6 +18,7 @@
 //
 // Blocking, synchronous: see ledger.hpp for the threading story.
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <filesystem>
@@ -39,6 +40,9 @@ struct sqlite_ledger_options {
   // daemon's) before failing with ledger_write_failed.
   std::chrono::milliseconds busy_timeout{std::chrono::seconds(5)};
   bool check_integrity = true;  // PRAGMA quick_check at open
+  // When set, the check stops (ledger_open_failed, "interrupted") once this becomes true: on a
+  // big file it takes seconds, which a stopping daemon should not wait for.
+  const std::atomic<bool>* stop_check = nullptr;
   // Caps the file at this many pages (SQLite's max_page_count); a write past it fails like a
   // full disk. Unset: no cap beyond SQLite's own.
   std::optional<std::int64_t> max_page_count;
@@ -47,7 +51,7 @@ struct sqlite_ledger_options {
 class sqlite_ledger final : public ledger {
  public:
   // The schema this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 1;
+  static constexpr int schema_version = 2;
 
   static result<std::unique_ptr<sqlite_ledger>> open(sqlite_ledger_options options, obs::event_log log);
 
@@ -63,6 +67,7 @@ class sqlite_ledger final : public ledger {
   result<void> mark_held(std::string_view number, std::string_view reason, timestamp now) override;
   result<void> record_bill_results(std::span<const bill_result> results, timestamp now) override;
   result<ack_summary> record_ack_result(const ack_report& report, timestamp now) override;
+  result<void> group_commit(const std::function<void()>& writes) override;
 
   result<std::vector<charge_record>> ready_to_bill(timestamp now, std::size_t limit, bool include_in_flight) override;
   result<std::vector<charge_record>> ready_to_ack(timestamp now, std::size_t limit) override;

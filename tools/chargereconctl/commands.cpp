@@ -107,7 +107,9 @@ result<std::unique_ptr<ledger::sqlite_ledger>> open_ledger(const setup& s, const
 }
 
 // Every charge matching `filter` (its limit and offset ignored), oldest first, one page at a
-// time. The daemon only appends rows, so offsets stay valid while it runs.
+// time. Each page starts after the last id of the one before (keyset paging): a short index
+// range however deep into a million-charge ledger, and it stays right while the daemon moves
+// charges between states (an offset would shift under a state filter).
 result<void> for_each_charge(ledger::ledger& store, ledger::charge_filter filter,
                              const std::function<void(charge_record&)>& fn) {
   filter.limit = scan_page;
@@ -115,9 +117,11 @@ result<void> for_each_charge(ledger::ledger& store, ledger::charge_filter filter
   while (true) {
     auto page = store.list(filter);
     if (!page) return page.error();
+    if (page->empty()) return {};
+    filter.after_id = page->back().id;
+    const bool last = page->size() < scan_page;
     for (auto& c : *page) fn(c);
-    if (page->size() < scan_page) return {};
-    filter.offset += page->size();
+    if (last) return {};
   }
 }
 

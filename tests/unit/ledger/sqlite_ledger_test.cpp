@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -88,6 +89,27 @@ class sqlite_ledger_test : public ::testing::Test {
     auto r = l.record_page(page, now);
     EXPECT_TRUE(r) << (r ? "" : r.error().to_string());
     return r ? *r : std::vector<observed_result>{};
+  }
+
+  // A ledger capped at a few pages (created first at full size): pages of fat charges soon do
+  // not fit, as on a full disk.
+  std::unique_ptr<sqlite_ledger> open_nearly_full() {
+    open_ok();
+    auto r = open(open_mode::exclusive, 16);
+    EXPECT_TRUE(r) << (r ? "" : r.error().to_string());
+    return r ? std::move(*r) : nullptr;
+  }
+
+  // Five charges of 1.5 KB each, numbered <prefix><page_no>-<i>.
+  static std::vector<observed_charge> fat_page(const std::string& prefix, int page_no) {
+    const std::string fat(1500, 'x');
+    std::vector<observed_charge> page;
+    for (int i = 0; i < 5; ++i) {
+      auto c = charge(prefix + std::to_string(page_no) + "-" + std::to_string(i));
+      c.raw_json = R"({"padding":")" + fat + R"("})";
+      page.push_back(c);
+    }
+    return page;
   }
 
   static charge_state state_of(ledger& l, std::string_view number) {
@@ -337,25 +359,13 @@ TEST_F(sqlite_ledger_test, a_read_only_file_refuses_to_open_for_writing) {
 }
 
 TEST_F(sqlite_ledger_test, a_full_disk_fails_the_write_and_keeps_the_previous_state) {
-  {
-    auto l = open_ok();
-    ASSERT_TRUE(l);
-  }
-  // Room for the schema and a little more: pages of fat charges soon do not fit.
-  auto opened = open(open_mode::exclusive, 16);
-  ASSERT_TRUE(opened) << opened.error().to_string();
-  auto& l = **opened;
-  const std::string fat(1500, 'x');
+  auto opened = open_nearly_full();
+  ASSERT_TRUE(opened);
+  auto& l = *opened;
   int recorded = 0;
   result<std::vector<observed_result>> last = std::vector<observed_result>{};
   for (int page_no = 0; page_no < 100 && last; ++page_no) {
-    std::vector<observed_charge> page;
-    for (int i = 0; i < 5; ++i) {
-      auto c = charge("P" + std::to_string(page_no) + "-" + std::to_string(i));
-      c.raw_json = R"({"padding":")" + fat + R"("})";
-      page.push_back(c);
-    }
-    last = l.record_page(page, t0);
+    last = l.record_page(fat_page("P", page_no), t0);
     if (last) recorded += 5;
   }
   ASSERT_FALSE(last) << "the page cap never filled";
@@ -920,6 +930,146 @@ TEST_F(sqlite_ledger_test, state_survives_closing_and_reopening) {
   EXPECT_EQ(c->amount, "1234567.89");
   EXPECT_EQ(c->first_seen, t0);
   EXPECT_EQ(c->billed_at, t0 + seconds(1));
+}
+
+// --- group commit --------------------------------------------------------------------------
+
+TEST_F(sqlite_ledger_test, a_group_commits_its_writes_together_and_only_at_the_end) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db other(path);  // another connection: sees only what is committed
+  std::string seen_inside;
+  result<std::vector<observed_result>> first = std::vector<observed_result>{};
+  result<void> marked;
+  auto group = l->group_commit([&] {
+    const std::vector<observed_charge> page{charge("G1"), charge("G2")};
+    first = l->record_page(page, t0);
+    const std::vector<std::string> one{"G1"};
+    marked = l->mark_billing(one, t0);
+    seen_inside = other.text("SELECT count(*) FROM charges");
+  });
+  ASSERT_TRUE(group) << group.error().to_string();
+  ASSERT_TRUE(first) << first.error().to_string();
+  ASSERT_TRUE(marked) << marked.error().to_string();
+  EXPECT_EQ(seen_inside, "0");  // nothing durable before the group returned
+  EXPECT_EQ(other.text("SELECT count(*) FROM charges"), "2");
+  EXPECT_EQ(state_of(*l, "G1"), billing);
+  EXPECT_EQ(state_of(*l, "G2"), seen);
+}
+
+TEST_F(sqlite_ledger_test, a_refused_write_in_a_group_undoes_only_itself) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  record(*l, {charge("R1"), charge("R2")});
+  result<void> refused;
+  result<void> fine;
+  auto group = l->group_commit([&] {
+    const std::vector<std::string> both{"R1", "NOPE"};  // all or nothing: R1 must stay seen
+    refused = l->mark_billing(both, t0);
+    const std::vector<std::string> r2{"R2"};
+    fine = l->mark_billing(r2, t0);
+  });
+  ASSERT_TRUE(group) << group.error().to_string();
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, make_error_code(errc::ledger_unknown_charge));
+  ASSERT_TRUE(fine) << fine.error().to_string();
+  EXPECT_EQ(state_of(*l, "R1"), seen);
+  EXPECT_EQ(state_of(*l, "R2"), billing);
+  auto events = l->events("R1");
+  ASSERT_TRUE(events);
+  EXPECT_EQ(events->size(), 1u);  // recorded only: the refused transition left no event
+}
+
+TEST_F(sqlite_ledger_test, a_write_that_does_not_fit_fails_alone_in_its_group) {
+  auto opened = open_nearly_full();
+  ASSERT_TRUE(opened);
+  auto& l = *opened;
+  int fitted = 0;
+  std::optional<error> full;
+  auto group = l.group_commit([&] {
+    for (int page_no = 0; page_no < 100; ++page_no) {
+      auto r = l.record_page(fat_page("F", page_no), t0);
+      if (!r) {
+        full = r.error();
+        break;
+      }
+      fitted += 5;
+    }
+  });
+  ASSERT_TRUE(full) << "the page cap never filled";
+  EXPECT_EQ(full->code, make_error_code(errc::ledger_write_failed)) << full->to_string();
+  ASSERT_GT(fitted, 0);
+  // Either the group went on without the page that did not fit, or SQLite ended the whole
+  // transaction and the group failed with nothing written; never a part of that page.
+  auto counts = l.counts();
+  ASSERT_TRUE(counts) << counts.error().to_string();
+  if (group)
+    EXPECT_EQ((*counts)[seen], fitted);
+  else
+    EXPECT_EQ((*counts)[seen], 0);
+}
+
+// --- schema version 2 ----------------------------------------------------------------------
+
+TEST_F(sqlite_ledger_test, a_version_one_ledger_is_migrated_with_its_charges) {
+  {
+    auto l = open_ok();
+    ASSERT_TRUE(l);
+    record(*l, {charge("V1"), charge("V2"), charge("V3", "DECLINED")});
+    bill(*l, "V1", "REF-V1");
+  }
+  {
+    // Back to version 1's indexes, as a ledger written by the previous release has them.
+    raw_db raw(path);
+    ASSERT_EQ(raw.exec("DROP INDEX charges_by_retry_time; DROP INDEX charges_by_state; "
+                       "CREATE INDEX charges_by_state ON charges(state, next_try, id); PRAGMA user_version = 1"),
+              SQLITE_OK);
+  }
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db raw(path);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
+  EXPECT_EQ(raw.text("SELECT sql FROM sqlite_schema WHERE name = 'charges_by_state'"),
+            "CREATE INDEX charges_by_state ON charges(state, id)");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_schema WHERE name = 'charges_by_retry_time'"), "1");
+  EXPECT_EQ(state_of(*l, "V1"), billed);
+  auto to_bill = l->ready_to_bill(t0, 10, true);
+  ASSERT_TRUE(to_bill);
+  EXPECT_EQ(numbers(*to_bill), std::vector<std::string>{"V2"});
+  auto to_ack = l->ready_to_ack(t0, 10);
+  ASSERT_TRUE(to_ack);
+  EXPECT_EQ(numbers(*to_ack), (std::vector<std::string>{"V1", "V3"}));
+}
+
+TEST_F(sqlite_ledger_test, the_engines_queries_walk_an_index_range_not_the_table) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db raw(path);
+  const auto plan = [&](const std::string& sql) {
+    sqlite3_stmt* s = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(raw.db, ("EXPLAIN QUERY PLAN " + sql).c_str(), -1, &s, nullptr), SQLITE_OK);
+    std::string out;
+    while (sqlite3_step(s) == SQLITE_ROW)
+      out += std::string(reinterpret_cast<const char*>(sqlite3_column_text(s, 3))) + "; ";
+    sqlite3_finalize(s);
+    return out;
+  };
+  // The shapes of the queries behind ready_to_bill, ready_to_ack and oldest_unfinished: no
+  // full scan, no sort of every match (a "USE TEMP B-TREE FOR ORDER BY" would read them all).
+  for (const std::string sql : {
+           "SELECT * FROM charges WHERE state = 'seen' ORDER BY id LIMIT 50",
+           "SELECT * FROM charges WHERE state = 'billing' AND ((next_try IS NULL AND 1) OR next_try <= 'x') "
+           "ORDER BY id LIMIT 50",
+           "SELECT * FROM charges WHERE state = 'billed' AND next_try IS NULL ORDER BY id LIMIT 50",
+       }) {
+    const auto p = plan(sql);
+    EXPECT_NE(p.find("USING INDEX charges_by_state"), std::string::npos) << sql << ": " << p;
+    EXPECT_EQ(p.find("TEMP B-TREE"), std::string::npos) << sql << ": " << p;
+  }
+  const auto retry = plan(
+      "SELECT * FROM charges WHERE state IN ('billed', 'ack_pending') AND next_try IS NOT NULL AND next_try <= 'x' "
+      "ORDER BY next_try, id LIMIT 50");
+  EXPECT_NE(retry.find("charges_by_retry_time"), std::string::npos) << retry;
 }
 
 }  // namespace
