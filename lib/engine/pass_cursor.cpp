@@ -11,6 +11,8 @@ void pass_cursor::on_page(const std::vector<std::string>& identities) {
       ++added;
     }
   }
+  for (const auto& number : forget_after_page_) seen_.erase(number);
+  forget_after_page_.clear();
   if (identities.size() < page_size_) {
     finished_ = true;
   } else if (added == 0) {
@@ -24,6 +26,15 @@ void pass_cursor::on_ack_sent(std::string_view number) { in_list_.erase(std::str
 void pass_cursor::on_ack_refused(std::string_view number) {
   std::string key(number);
   if (seen_.contains(key)) in_list_.insert(std::move(key));
+}
+
+void pass_cursor::on_ack_applied(std::string_view number, bool list_call_in_flight) {
+  std::string key(number);
+  in_list_.erase(key);
+  if (list_call_in_flight)
+    forget_after_page_.push_back(std::move(key));
+  else
+    seen_.erase(key);
 }
 
 }  // namespace chargerecon::engine

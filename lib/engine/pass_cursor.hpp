@@ -42,6 +42,12 @@ class pass_cursor {
   void on_ack_sent(std::string_view number);
   // CRM.COM refused it: the charge is still listed.
   void on_ack_refused(std::string_view number);
+  // CRM.COM answered that it took the acknowledgement: the charge has left the list, so a list
+  // call started from now on cannot return it, and the pass can forget it (a pass over a
+  // million-charge backlog would otherwise remember every number it saw). Only a list call
+  // already in flight (`list_call_in_flight`) may still bring it back; it is forgotten after
+  // that call's page (on_page), which still recognises it.
+  void on_ack_applied(std::string_view number, bool list_call_in_flight);
 
   // Whether `number` is counted in next_offset() now (its acknowledgement would move the list
   // under a charges/list call of this pass).
@@ -52,8 +58,9 @@ class pass_cursor {
 
  private:
   std::size_t page_size_;
-  std::unordered_set<std::string> seen_;     // every identity seen in this pass
-  std::unordered_set<std::string> in_list_;  // seen in this pass and still unacknowledged
+  std::unordered_set<std::string> seen_;        // every identity seen in this pass
+  std::unordered_set<std::string> in_list_;     // seen in this pass and still unacknowledged
+  std::vector<std::string> forget_after_page_;  // applied while a list call was in flight
   std::size_t pages_ = 0;
   bool finished_ = false;
   bool stalled_ = false;

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/cancellation_signal.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -114,6 +115,9 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   lopts.policy.bill_statuses = status_names(cfg.billing.bill_statuses);
   lopts.policy.ack_max_attempts = static_cast<int>(cfg.ack.max_attempts);
   lopts.policy.ack_backoff = {cfg.ack.backoff_initial, cfg.ack.backoff_max};
+  // PRAGMA quick_check reads every page of the file: seconds for a million charges, so it does
+  // not hold up READY; it runs after it, in the background (see check_integrity below).
+  lopts.check_integrity = false;
   auto opened = ledger::sqlite_ledger::open(lopts, log);
   if (!opened) {
     log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", opened.error().to_string()}});
@@ -438,6 +442,41 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         });
   };
 
+  // The whole file's integrity check, on a read-only connection of its own on the metrics
+  // thread, started once READY is sent. A damaged file stops the daemon as a failed open would
+  // (exit 69); meanwhile the engine's own reads and writes meet any damaged page they touch as
+  // SQLITE_CORRUPT, which stops the engine too (ledger_integrity).
+  std::atomic<bool> stop_integrity_check{false};
+  const auto check_integrity = [&] {
+    asio::co_spawn(
+        io,
+        [&]() -> asio::awaitable<void> {
+          auto checked = co_await metrics_thread.run([&] {
+            ledger::sqlite_ledger_options o;
+            o.path = cfg.ledger.path;
+            o.mode = ledger::open_mode::read_only;
+            o.check_integrity = true;
+            o.stop_check = &stop_integrity_check;
+            return ledger::sqlite_ledger::open(o, obs::event_log::null());
+          });
+          if (checked) {
+            log.info("ledger.integrity_checked", {{"path", cfg.ledger.path}});
+            co_return;
+          }
+          if (stop_integrity_check) co_return;  // interrupted: we are stopping
+          if (checked.error().code != make_error_code(errc::ledger_integrity)) {
+            log.warn("ledger.integrity_check_failed",
+                     {{"path", cfg.ledger.path}, {"error", checked.error().to_string()}});
+            co_return;
+          }
+          log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", checked.error().to_string()}});
+          exit_status = exit_unavailable;
+          stopping = true;
+          engine_cancel.emit(asio::cancellation_type::terminal);
+        },
+        asio::detached);
+  };
+
   run_summary summary;
   asio::co_spawn(
       io,
@@ -465,6 +504,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           notifier.ready();
           ready_sent = true;
           notifier.status(status_line());
+          check_integrity();
           auto r = co_await engine.run(options.once);
           if (!r) {
             log.error("engine.failed", {{"error", r.error().to_string()}});
@@ -475,6 +515,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         }
         notifier.stopping();
         stopping = true;  // no more periodic work re-arms itself
+        stop_integrity_check = true;
         deadline.cancel();
         signals.cancel();
         watchdog.cancel();

@@ -108,5 +108,46 @@ TEST(pass_cursor, sees_every_charge_while_acknowledging_some_of_every_page) {
   EXPECT_EQ(server.size(), 45u);  // the held ones
 }
 
+TEST(pass_cursor, forgets_charges_whose_acknowledgement_was_applied) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I1");
+  c.on_ack_applied("I1", /*list_call_in_flight=*/false);
+  // Gone from the list for good: the pass need not remember it, and the offset is unchanged.
+  EXPECT_EQ(c.seen(), 2u);
+  EXPECT_EQ(c.next_offset(), 2u);
+}
+
+TEST(pass_cursor, a_list_call_in_flight_may_still_return_an_applied_charge) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I1");
+  // The call at offset 2 left before CRM.COM applied the acknowledgement of I1, so its page
+  // is I3, I4, I5 or, as here, still I1 first; I1 is recognised, not counted again.
+  c.on_ack_applied("I1", /*list_call_in_flight=*/true);
+  c.on_page({"I3", "I4", "I5"});
+  EXPECT_EQ(c.next_offset(), 4u);  // I2..I5
+  EXPECT_EQ(c.seen(), 4u);         // I1 forgotten after that page
+}
+
+TEST(pass_cursor, an_applied_charge_seen_again_by_the_call_in_flight_is_not_counted) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I3");
+  c.on_ack_applied("I3", /*list_call_in_flight=*/true);
+  c.on_page({"I3", "I4", "I5"});
+  EXPECT_EQ(c.next_offset(), 4u);  // I1, I2, I4, I5: I3 has left the list
+}
+
+TEST(pass_cursor, an_acknowledgement_that_did_not_stick_counts_the_charge_again) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I1");
+  c.on_ack_applied("I1", false);
+  // CRM.COM said it took it, yet lists it again: it is in the list, so it counts.
+  c.on_page({"I1", "I4", "I5"});
+  EXPECT_EQ(c.next_offset(), 5u);
+}
+
 }  // namespace
 }  // namespace chargerecon::engine
