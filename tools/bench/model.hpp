@@ -67,6 +67,9 @@ struct measurement {
   std::uint64_t billing_posts = 0;
   bool audit_ok = false;
   int exit_status = -1;
+  // chargerecond only: from spawn to READY=1 (sd_notify) when started again on the ledger its
+  // run left behind; unset when not measured or READY never came.
+  std::optional<double> ready_ms;
 };
 
 struct derived {

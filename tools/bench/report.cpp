@@ -46,6 +46,7 @@ boost::json::object measurement_json(const measurement& m) {
           {"billing_posts", m.billing_posts},
           {"audit_ok", m.audit_ok},
           {"exit_status", m.exit_status},
+          {"ready_ms", json_number(m.ready_ms)},
           {"charges_per_s", d.charges_per_second},
           {"cpu_s_per_1000_charges", d.cpu_s_per_1000},
           {"peak_rss_mib", d.max_rss_mib},
@@ -91,6 +92,9 @@ std::string format_table(const bench_report& report) {
     };
     row("engine", r.engine, true);
     row("baseline", r.baseline, false);
+    notes.push_back("start to READY at " + latency + ": " + optional_fixed(r.engine.ready_ms, 1, "not reached") +
+                    " ms, chargerecond started again on the " + std::to_string(r.engine.charges) +
+                    "-charge ledger its run left");
     notes.push_back("disk at " + latency + ": fdatasync median " + fixed(r.engine.fsync_probe_ms, 2) +
                     " ms before the engine's run, " + fixed(r.baseline.fsync_probe_ms, 2) +
                     " ms before the baseline's");

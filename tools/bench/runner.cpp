@@ -1,7 +1,10 @@
 #include "bench/runner.hpp"
 
 #include <fcntl.h>
+#include <poll.h>
 #include <simdjson.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -217,6 +220,46 @@ double probe_fsync_ms(const fs::path& dir) {
   return samples[samples.size() / 2];
 }
 
+// From spawn to READY=1: chargerecond (not --once) on the ledger a run left, with NOTIFY_SOCKET
+// naming a datagram socket of ours, as systemd would; then SIGTERM. nullopt when READY did not
+// come within 60 s.
+std::optional<double> time_to_ready(const std::vector<std::string>& argv, const fs::path& dir,
+                                    const std::vector<std::string>& env) {
+  const auto socket_path = dir / "notify.sock";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return std::nullopt;
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  const auto text = socket_path.string();
+  if (text.size() >= sizeof addr.sun_path) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  std::copy(text.begin(), text.end(), addr.sun_path);
+  if (::bind(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return std::nullopt;
+  }
+  auto child_env = env;
+  child_env.push_back("NOTIFY_SOCKET=" + text);
+  const auto started = std::chrono::steady_clock::now();
+  auto proc = child::spawn(argv, dir / "chargerecond-ready.log", child_env);
+  std::optional<double> ready;
+  while (proc && !ready && std::chrono::steady_clock::now() - started < std::chrono::seconds(60)) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, 100) <= 0) continue;
+    char buf[4096];
+    const auto n = ::recv(fd, buf, sizeof buf - 1, 0);
+    if (n <= 0) continue;
+    const std::string_view message(buf, static_cast<std::size_t>(n));
+    if (message.find("READY=1") != std::string_view::npos)
+      ready = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
+  }
+  if (proc) proc->stop(std::chrono::seconds(30));
+  ::close(fd);
+  return ready;
+}
+
 enum class which { engine, baseline };
 
 struct run_outcome {
@@ -261,7 +304,8 @@ result<run_outcome> run_one(const binaries& bin, const bench_options& o, which w
     log = dir / "baseline.log";
   }
   const double fsync_ms = probe_fsync_ms(dir);
-  auto proc = child::spawn(argv, log, {"CREDENTIALS_DIRECTORY=" + credentials.string()});
+  const std::vector<std::string> env{"CREDENTIALS_DIRECTORY=" + credentials.string()};
+  auto proc = child::spawn(argv, log, env);
   if (!proc) return proc.error();
   const auto ended = proc->wait(std::chrono::seconds(o.timeout_s));
 
@@ -286,6 +330,10 @@ result<run_outcome> run_one(const binaries& bin, const bench_options& o, which w
   if (!audit) return audit.error();
   const auto audited = audit->wait(std::chrono::minutes(10));
   m.audit_ok = audited.status == 0 && ended.status == 0;
+  if (who == which::engine) {
+    argv.pop_back();  // --once
+    m.ready_ms = time_to_ready(argv, dir, env);
+  }
   sims->crm.stop(std::chrono::seconds(10));
   sims->billing.stop(std::chrono::seconds(10));
   return out;
