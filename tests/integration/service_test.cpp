@@ -59,17 +59,6 @@ bool receive_until_prefix(notify_socket& ns, std::string_view prefix, std::vecto
   return false;
 }
 
-// Polls `done` every 100 ms until it holds or `timeout` passes.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
 std::string charge_json(const std::string& number, const std::string& customer, const std::string& status) {
   return R"({"number":")" + number + R"(","billing_system_customer_identifier":")" + customer +
          R"(","received_on":"2026-01-05T10:00:00","amount":0.10,"currency":"EUR","charge_status":")" + status + R"("})";

@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "ledger/ledger.hpp"
@@ -94,6 +95,17 @@ class service_fixture {
   temp_dir dir_;
   unsigned runs_ = 0;
 };
+
+// Polls `done` every 100 ms until it holds (true) or `timeout` passes (false).
+template <class F>
+bool eventually(F done, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
 
 // The port of the metrics endpoint, from the run's metrics.listening event (waits for it).
 std::uint16_t metrics_port(daemon_process& daemon, std::chrono::milliseconds timeout);
