@@ -216,6 +216,8 @@ TEST(storage_faults, a_full_disk_mid_run_stops_billing_and_acknowledging_loudly_
   const auto status = p.wait(180s);
   ASSERT_EQ(status, 0) << run.describe(p);
   run.expect_drained_in_agreement();
+  // What it said about it is in the README's table of events, with the fields it lists.
+  EXPECT_EQ(listed(undocumented_events(p.log(), readme_log_events())), listed({}));
 }
 
 // ---- a file system gone read-only in the middle of a run ------------------------------------------
@@ -251,6 +253,7 @@ TEST(storage_faults, a_read_only_ledger_mid_run_stops_the_daemon_acknowledging_u
   p.signal(SIGTERM);
   ASSERT_EQ(p.wait(30s), 0) << run.describe(p);
   run.expect_drained_in_agreement();
+  EXPECT_EQ(listed(undocumented_events(p.log(), readme_log_events())), listed({}));
 }
 
 // ---- SIGTERM while the disk is full -----------------------------------------------------------------
@@ -300,6 +303,7 @@ TEST(storage_faults, a_ledger_on_a_read_only_file_system_at_start_is_refused_wit
           e.field("error").find("Read-only file system") != std::string::npos)
         named = true;
     EXPECT_TRUE(named) << refused.describe();
+    EXPECT_EQ(listed(undocumented_events(refused.log, readme_log_events())), listed({}));
     faults.set(storage_fault::none);
   }
   // Nothing was lost by the refusals: the peers and the ledger agree, drained.
@@ -340,6 +344,7 @@ TEST(storage_faults, a_ledger_failing_its_integrity_check_stops_the_daemon_with_
   EXPECT_NE(integrity[0].field("detail").find("backup"), std::string::npos) << integrity[0].line;
   // It stopped before anything else: no login, no pass.
   for (const auto& e : damaged.log) EXPECT_NE(e.event, "engine.started") << e.line;
+  EXPECT_EQ(listed(undocumented_events(damaged.log, readme_log_events())), listed({}));
 
   // The unit keeps systemd from restarting it every RestartSec on a ledger no restart can fix.
   const auto unit = read_file(std::filesystem::path(CHARGERECON_SOURCE_DIR) / "systemd" / "chargerecon.service");

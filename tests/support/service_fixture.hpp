@@ -150,4 +150,10 @@ struct documented_event {
 // The rows of the "Log events" table in $CHARGERECON_SOURCE_DIR/README.md, by event name.
 std::map<std::string, documented_event> readme_log_events();
 
+// Where `log` departs from the table: one line per event name that is not a row of
+// `documented`, or is logged with another level or other fields (ts, level and event aside).
+// Empty when every event matches its row.
+std::vector<std::string> undocumented_events(const std::vector<log_event>& log,
+                                             const std::map<std::string, documented_event>& documented);
+
 }  // namespace chargerecon::test
