@@ -40,8 +40,13 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr int exit_ok = 0;
+// A ledger that fails its integrity check: restarting cannot help (systemd's unit lists it in
+// RestartPreventExitStatus), a person must restore it. EX_DATAERR.
+constexpr int exit_ledger_damaged = 65;
 constexpr int exit_unavailable = 69;
 constexpr int exit_software = 70;
+
+bool is_integrity_failure(const error& e) { return e.code == make_error_code(errc::ledger_integrity); }
 
 std::vector<std::string> status_names(const std::vector<crm_charge_status>& statuses) {
   std::vector<std::string> out;
@@ -116,6 +121,14 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   lopts.policy.ack_backoff = {cfg.ack.backoff_initial, cfg.ack.backoff_max};
   auto opened = ledger::sqlite_ledger::open(lopts, log);
   if (!opened) {
+    if (is_integrity_failure(opened.error())) {
+      log.error("ledger.integrity_failed",
+                {{"path", cfg.ledger.path},
+                 {"error", opened.error().to_string()},
+                 {"detail", "the ledger is damaged; chargerecond will not run on it (exit 65, not restarted): "
+                            "restore it from a backup"}});
+      return exit_ledger_damaged;
+    }
     log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", opened.error().to_string()}});
     return exit_unavailable;
   }
@@ -385,10 +398,13 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   // Backlog gauges, the balance and systemd STATUS, from the ledger every few seconds (on the
   // ledger thread and the metrics thread).
   asio::steady_timer gauges_timer(io);
-  // STATUS: the backlog, and while READY has not been sent, what we wait for.
+  // STATUS: the backlog, and before it what is wrong: READY not sent yet (what we wait for),
+  // ledger writes failing (the engine retries them; nothing is billed or acknowledged meanwhile).
   std::string backlog_text;
   const auto status_line = [&] {
-    return (ready_sent ? "backlog:" : "waiting to log in to CRM.COM; backlog:") + backlog_text;
+    std::string line = ready_sent ? "" : "waiting to log in to CRM.COM; ";
+    if (!ledger_ok) line += "ledger writes failing (disk full or read-only? see ledger.write_failed), retrying; ";
+    return line + "backlog:" + backlog_text;
   };
   std::function<void()> refresh_gauges;
   refresh_gauges = [&] {
@@ -409,7 +425,6 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
                 backlog += " " + std::string(ledger::to_string(state)) + "=" + std::to_string(n);
             }
             backlog_text = backlog;
-            notifier.status(status_line());
           }
           if (oldest) {
             double age = 0;
@@ -429,6 +444,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           const auto errors_now = metrics.counter_sum("chargerecon_ledger_errors_total");
           ledger_ok = counts && oldest && rows && errors_now == ledger_errors_seen;
           ledger_errors_seen = errors_now;
+          notifier.status(status_line());
         },
         [&](std::exception_ptr) {
           gauges_timer.expires_after(std::chrono::seconds(5));
@@ -468,7 +484,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           auto r = co_await engine.run(options.once);
           if (!r) {
             log.error("engine.failed", {{"error", r.error().to_string()}});
-            exit_status = exit_software;
+            exit_status = is_integrity_failure(r.error()) ? exit_ledger_damaged : exit_software;
           } else {
             summary = *r;
           }
