@@ -40,8 +40,9 @@ constexpr std::string_view help_text =
     "names crm-password, crm-web-api-key and billing-token. To check them outside the\n"
     "service, set CREDENTIALS_DIRECTORY to the directory that holds those files.\n"
     "\n"
-    "exit status: 0 success (also after SIGTERM), 64 usage error, 69 start-up failed (ledger\n"
-    "locked or unusable), 70 stopped on an unrecoverable ledger error, 78 configuration error\n";
+    "exit status: 0 success (also after SIGTERM), 64 usage error, 65 the ledger failed its\n"
+    "integrity check (restore it from a backup), 69 start-up failed (ledger locked or unusable),\n"
+    "70 stopped on an unrecoverable error, 78 configuration error\n";
 
 int usage_error(std::string_view what) {
   std::fprintf(stderr, "chargerecond: %.*s\n%.*s", static_cast<int>(what.size()), what.data(),

@@ -18,7 +18,7 @@ enum class errc {
   connect_failed = 4,
   connect_timeout = 5,
   tls_setup_failed = 6,     // CA file unreadable, bad TLS context
-  tls_handshake_failed = 7, // includes certificate or host-name verification failures
+  tls_handshake_failed = 7, // certificate or host-name verification refused, or no TLS in common: not transient
   request_timeout = 8,
   response_too_large = 9,
   connection_lost = 10,     // the peer closed or reset the connection mid-request

@@ -48,12 +48,14 @@ struct outcome {
 
 bool is_cancelled(const boost::system::error_code& ec) { return ec == asio::error::operation_aborted; }
 
-// Which transport errors prove the request never left us.
+// Which transport errors prove the request never left us, and which no repetition can cure: a
+// certificate refused (untrusted, expired, another host's name) stays refused until a person
+// acts, so the call ends at once with the verification's reason rather than after its retries.
 failure_class classify_transport_error(const boost::system::error_code& ec) {
-  if (ec == errc::resolve_failed || ec == errc::connect_failed || ec == errc::connect_timeout ||
-      ec == errc::tls_handshake_failed)
+  if (ec == errc::resolve_failed || ec == errc::connect_failed || ec == errc::connect_timeout)
     return failure_class::not_sent;
-  if (ec == errc::invalid_url || ec == errc::plain_http_refused || ec == errc::tls_setup_failed)
+  if (ec == errc::invalid_url || ec == errc::plain_http_refused || ec == errc::tls_setup_failed ||
+      ec == errc::tls_handshake_failed)
     return failure_class::permanent;
   return failure_class::transport;
 }

@@ -10,13 +10,14 @@ namespace chargerecon::crm {
 
 // How one attempt failed, as far as repeating it is concerned.
 enum class failure_class {
-  not_sent,        // resolve/connect/TLS handshake failed: the request provably never reached CRM.COM
+  not_sent,        // resolve/connect failed (or the connection dropped in the TLS handshake): the request
+                   // provably never reached CRM.COM
   transport,       // timeout, connection lost, garbled HTTP: it may have reached CRM.COM
   http_transient,  // HTTP 5xx, 408, 429
   malformed,       // an answer that does not parse (it may be a truncated transfer)
   status_not_ok,   // status.code other than "OK", not about the token (RULE: retried, bounded)
   token,           // the token was refused: HTTP 401/403 or a message naming the token
-  permanent,       // any other 4xx, or a local configuration error: repeating cannot help
+  permanent,       // any other 4xx, a refused certificate, or a local configuration error: repeating cannot help
 };
 std::string_view to_string(failure_class c);
 

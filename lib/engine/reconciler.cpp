@@ -107,11 +107,13 @@ struct reconciler::impl {
 
   // A ledger failure: integrity problems stop the engine; write failures (a full disk, a
   // read-only file) are logged loudly and the work is retried later, since nothing was written.
+  std::chrono::steady_clock::time_point last_ledger_failure{};
   void ledger_failed(std::string_view what, const error& e) {
     if (e.code == make_error_code(errc::ledger_integrity)) {
       fail_fatally(e);
       return;
     }
+    last_ledger_failure = std::chrono::steady_clock::now();
     log.error("ledger.write_failed", {{"operation", what}, {"error", e.to_string()}});
     count("chargerecon_ledger_errors_total", "Ledger operations that failed", {{"operation", std::string(what)}});
   }
@@ -276,8 +278,14 @@ struct reconciler::impl {
     if (is_cancelled(cs))
       for (auto& s : post_signals) s.emit(asio::cancellation_type::terminal);
     co_await asio::this_coro::reset_cancellation_state();
-    while (!posts_in_flight.empty() || answers_uncommitted > 0)
+    const auto draining = co_await asio::this_coro::cancellation_state;
+    while (!posts_in_flight.empty() || answers_uncommitted > 0) {
+      // The shutdown deadline can strike while we wait here (say, answers whose commit the
+      // ledger keeps failing): abandon what is left then, as above.
+      if (is_cancelled(draining))
+        for (auto& s : post_signals) s.emit(asio::cancellation_type::terminal);
       co_await posts_drained->wait_for(std::chrono::milliseconds(200));
+    }
     biller_done = true;
     ack_wake->notify();
     progress_wake->notify();
@@ -316,6 +324,9 @@ struct reconciler::impl {
   }
 
   asio::awaitable<void> refill_post_queue() {
+    // Every recorded page wakes the biller; while the ledger fails its writes, marking again at
+    // each wake-up would only fail (and log) many times a second. Once per retry_scan_interval.
+    if (std::chrono::steady_clock::now() - last_ledger_failure < cfg.retry_scan_interval) co_return;
     const std::size_t chunk = std::max<std::size_t>(cfg.billing_concurrency, 50);
     const std::size_t skip = marked_this_run.size();
     auto ready = co_await worker.run([&] { return store.ready_to_bill(now_ts(), chunk + skip, true); });
@@ -623,6 +634,16 @@ struct reconciler::impl {
     if (cursor)
       for (const auto& n : report.acknowledged) cursor->on_ack_applied(n, list_call_in_flight);
     auto summary_r = co_await writes->run([&] { return store.record_ack_result(report, now_ts()); });
+    // A full or read-only disk: keep CRM.COM's answer and retry its commit, and send nothing
+    // more meanwhile (the acknowledger waits here): every batch would be answered and then
+    // lost again, and sent again, as fast as CRM.COM answers.
+    while (!summary_r && summary_r.error().code == make_error_code(errc::ledger_write_failed) && !is_cancelled(cs) &&
+           !fatal) {
+      ledger_failed("record_ack_result", summary_r.error());
+      asio::steady_timer pause(co_await asio::this_coro::executor, cfg.retry_scan_interval);
+      co_await pause.async_wait(asio::redirect_error(asio::use_awaitable, ignored_));
+      summary_r = co_await writes->run([&] { return store.record_ack_result(report, now_ts()); });
+    }
     if (!summary_r) {
       // CRM.COM took them but the ledger could not say so: they stay "waiting" and are
       // re-acknowledged later with the same reference, which CRM.COM answers as success.

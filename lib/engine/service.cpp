@@ -41,8 +41,21 @@ namespace asio = boost::asio;
 namespace {
 
 constexpr int exit_ok = 0;
+// A ledger that fails its integrity check: restarting cannot help (systemd's unit lists it in
+// RestartPreventExitStatus), a person must restore it. EX_DATAERR.
+constexpr int exit_ledger_damaged = 65;
 constexpr int exit_unavailable = 69;
 constexpr int exit_software = 70;
+
+bool is_integrity_failure(const error& e) { return e.code == make_error_code(errc::ledger_integrity); }
+
+void log_integrity_failure(obs::event_log& log, const std::string& path, const error& e) {
+  log.error("ledger.integrity_failed",
+            {{"path", path},
+             {"error", e.to_string()},
+             {"detail", "the ledger is damaged; chargerecond will not run on it (exit 65, not restarted): "
+                        "restore it from a backup"}});
+}
 
 std::vector<std::string> status_names(const std::vector<crm_charge_status>& statuses) {
   std::vector<std::string> out;
@@ -120,6 +133,10 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   lopts.check_integrity = false;
   auto opened = ledger::sqlite_ledger::open(lopts, log);
   if (!opened) {
+    if (is_integrity_failure(opened.error())) {
+      log_integrity_failure(log, cfg.ledger.path, opened.error());
+      return exit_ledger_damaged;
+    }
     log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", opened.error().to_string()}});
     return exit_unavailable;
   }
@@ -305,6 +322,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
     if (ready_sent) notifier.ready();
   };
 
+  std::atomic<bool> stop_integrity_check{false};  // a signal interrupts the check below
   std::function<void()> on_signal_wait;
   on_signal_wait = [&] {
     signals.async_wait([&](boost::system::error_code ec, int signo) {
@@ -316,6 +334,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
       }
       if (!stopping) {
         stopping = true;
+        stop_integrity_check = true;
         notifier.stopping();
         log.info("engine.stopping", {{"signal", signo}, {"deadline_ms", cfg.shutdown.deadline.count()}});
         engine.stop();
@@ -389,10 +408,15 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
   // Backlog gauges, the balance and systemd STATUS, from the ledger every few seconds (on the
   // ledger thread and the metrics thread).
   asio::steady_timer gauges_timer(io);
-  // STATUS: the backlog, and while READY has not been sent, what we wait for.
+  // STATUS: the backlog, and before it what is wrong: READY not sent yet (what we wait for),
+  // ledger writes failing (the engine retries them; nothing is billed or acknowledged meanwhile).
   std::string backlog_text;
+  bool checking_integrity = false;  // set while the engine waits for the ledger's integrity check
   const auto status_line = [&] {
-    return (ready_sent ? "backlog:" : "waiting to log in to CRM.COM; backlog:") + backlog_text;
+    std::string line = ready_sent ? "" : "waiting to log in to CRM.COM; ";
+    if (checking_integrity) line += "checking the ledger's integrity before billing; ";
+    if (!ledger_ok) line += "ledger writes failing (disk full or read-only? see ledger.write_failed), retrying; ";
+    return line + "backlog:" + backlog_text;
   };
   std::function<void()> refresh_gauges;
   refresh_gauges = [&] {
@@ -413,7 +437,6 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
                 backlog += " " + std::string(ledger::to_string(state)) + "=" + std::to_string(n);
             }
             backlog_text = backlog;
-            notifier.status(status_line());
           }
           if (oldest) {
             double age = 0;
@@ -433,6 +456,7 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           const auto errors_now = metrics.counter_sum("chargerecon_ledger_errors_total");
           ledger_ok = counts && oldest && rows && errors_now == ledger_errors_seen;
           ledger_errors_seen = errors_now;
+          notifier.status(status_line());
         },
         [&](std::exception_ptr) {
           gauges_timer.expires_after(std::chrono::seconds(5));
@@ -442,39 +466,39 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
         });
   };
 
-  // The whole file's integrity check, on a read-only connection of its own on the metrics
-  // thread, started once READY is sent. A damaged file stops the daemon as a failed open would
-  // (exit 69); meanwhile the engine's own reads and writes meet any damaged page they touch as
-  // SQLITE_CORRUPT, which stops the engine too (ledger_integrity).
-  std::atomic<bool> stop_integrity_check{false};
-  const auto check_integrity = [&] {
-    asio::co_spawn(
-        io,
-        [&]() -> asio::awaitable<void> {
-          auto checked = co_await metrics_thread.run([&] {
-            ledger::sqlite_ledger_options o;
-            o.path = cfg.ledger.path;
-            o.mode = ledger::open_mode::read_only;
-            o.check_integrity = true;
-            o.stop_check = &stop_integrity_check;
-            return ledger::sqlite_ledger::open(o, obs::event_log::null());
-          });
-          if (checked) {
-            log.info("ledger.integrity_checked", {{"path", cfg.ledger.path}});
-            co_return;
-          }
-          if (stop_integrity_check) co_return;  // interrupted: we are stopping
-          if (checked.error().code != make_error_code(errc::ledger_integrity)) {
-            log.warn("ledger.integrity_check_failed",
-                     {{"path", cfg.ledger.path}, {"error", checked.error().to_string()}});
-            co_return;
-          }
-          log.error("ledger.open_failed", {{"path", cfg.ledger.path}, {"error", checked.error().to_string()}});
-          exit_status = exit_unavailable;
-          stopping = true;
-          engine_cancel.emit(asio::cancellation_type::terminal);
-        },
-        asio::detached);
+  // The whole file's integrity check (quick_check), on a read-only connection of its own on the
+  // metrics thread, after READY: on a large ledger it takes seconds (8.7 s at 1M charges), and
+  // systemd, /healthz and the metrics need not wait for it. The engine does wait: a damaged index
+  // can make a billed charge look new, so nothing is billed or acknowledged from a ledger that
+  // has not passed. A signal interrupts the check.
+  enum class integrity { intact, damaged, interrupted };
+  const auto check_integrity = [&]() -> asio::awaitable<integrity> {
+    checking_integrity = true;
+    notifier.status(status_line());
+    const auto check_started = std::chrono::steady_clock::now();
+    auto checked = co_await metrics_thread.run([&] {
+      ledger::sqlite_ledger_options o;
+      o.path = cfg.ledger.path;
+      o.mode = ledger::open_mode::read_only;
+      o.check_integrity = true;
+      o.stop_check = &stop_integrity_check;
+      return ledger::sqlite_ledger::open(o, obs::event_log::null());
+    });
+    checking_integrity = false;
+    if (checked) {
+      const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - check_started);
+      log.info("ledger.integrity_checked", {{"path", cfg.ledger.path}, {"ms", ms.count()}});
+      co_return integrity::intact;
+    }
+    if (stop_integrity_check) co_return integrity::interrupted;
+    if (!is_integrity_failure(checked.error())) {
+      // The check itself could not run (say, no memory for its connection): the ledger opened
+      // for writing, so go on, and say the check was skipped.
+      log.warn("ledger.integrity_check_failed", {{"path", cfg.ledger.path}, {"error", checked.error().to_string()}});
+      co_return integrity::intact;
+    }
+    log_integrity_failure(log, cfg.ledger.path, checked.error());
+    co_return integrity::damaged;
   };
 
   run_summary summary;
@@ -504,13 +528,16 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
           notifier.ready();
           ready_sent = true;
           notifier.status(status_line());
-          check_integrity();
-          auto r = co_await engine.run(options.once);
-          if (!r) {
-            log.error("engine.failed", {{"error", r.error().to_string()}});
-            exit_status = exit_software;
-          } else {
-            summary = *r;
+          const auto checked = co_await check_integrity();
+          if (checked == integrity::damaged) exit_status = exit_ledger_damaged;
+          if (checked == integrity::intact && !stopping) {
+            auto r = co_await engine.run(options.once);
+            if (!r) {
+              log.error("engine.failed", {{"error", r.error().to_string()}});
+              exit_status = is_integrity_failure(r.error()) ? exit_ledger_damaged : exit_software;
+            } else {
+              summary = *r;
+            }
           }
         }
         notifier.stopping();

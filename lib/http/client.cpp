@@ -222,9 +222,15 @@ struct client::impl {
     } else if (verify != X509_V_OK) {
       why = std::string("the server's certificate was not trusted: ") + X509_verify_cert_error_string(verify) +
             (config.ca_file.empty() ? " (trusting the system's CA store)" : " (trusting only " + config.ca_file + ")");
+    } else if (ec.category() != asio::error::get_ssl_category()) {
+      // The connection dropped mid-handshake (EOF, reset, truncated): as transient as a failed
+      // connect, and retried like one.
+      return error{errc::connect_failed, "TLS handshake with " + peer + " failed: " + ec.message()};
     } else {
       why = ec.message();
     }
+    // Refused certificates and TLS the two ends cannot agree on: repeating the handshake gets
+    // the same answer, so callers do not retry this code.
     return error{errc::tls_handshake_failed, "TLS handshake with " + peer + " failed: " + why};
   }
 

@@ -20,6 +20,7 @@
 #include "ledger/sqlite_ledger.hpp"
 #include "support/crm_sim_fixture.hpp"
 #include "support/daemon_fixture.hpp"
+#include "support/ledger_faults.hpp"
 #include "support/process.hpp"
 
 namespace chargerecon::test {
@@ -54,17 +55,18 @@ std::filesystem::path ctl_program() {
 // fixture's credentials directory, and waits for it (bounded).
 class ctl_runner {
  public:
-  explicit ctl_runner(const daemon_fixture& f) : fixture_(f) {}
+  // `extra_env` is added to every run (a fault shim's LD_PRELOAD).
+  explicit ctl_runner(const daemon_fixture& f, environment extra_env = {}) : fixture_(f), extra_env_(std::move(extra_env)) {}
 
   ctl_result operator()(std::vector<std::string> args) {
     args.insert(args.begin(), {"--config", fixture_.config_path().string()});
     const auto n = std::to_string(++runs_);
     const auto out = dir_ / ("ctl-" + n + ".out");
     const auto err = dir_ / ("ctl-" + n + ".err");
-    auto child = child_process::spawn(
-        ctl_program(), args,
-        {{"CREDENTIALS_DIRECTORY", fixture_.credentials_dir().string()}, {"USER", "tester"}, {"SUDO_USER", ""}}, out,
-        err);
+    environment env{
+        {"CREDENTIALS_DIRECTORY", fixture_.credentials_dir().string()}, {"USER", "tester"}, {"SUDO_USER", ""}};
+    env.insert(env.end(), extra_env_.begin(), extra_env_.end());
+    auto child = child_process::spawn(ctl_program(), args, env, out, err);
     ctl_result r;
     const auto status = child.wait(120s);
     if (!status) {
@@ -79,6 +81,7 @@ class ctl_runner {
 
  private:
   const daemon_fixture& fixture_;
+  environment extra_env_;
   temp_dir dir_{"chargereconctl-runs"};
   unsigned runs_ = 0;
 };
@@ -96,6 +99,45 @@ std::string first_approved_customer(const crm_sim& sim) {
   for (const auto& c : sim.state().charges)
     if (c.status == "APPROVED") return c.customer;
   throw std::runtime_error("crm-sim generated no APPROVED charge");
+}
+
+// crm-sim with a backlog without PENDING charges, billing-fake refusing the customer of its
+// first APPROVED charge (so some charges end held), and a daemon fixture over both.
+struct peers_refusing_one_customer {
+  crm_sim sim;
+  billing_fake billing;
+  daemon_fixture daemon;
+
+  peers_refusing_one_customer(std::size_t backlog, unsigned seed)
+      : sim({"--backlog", std::to_string(backlog), "--seed", std::to_string(seed), "--pending-ratio", "0", "--quiet"}),
+        billing({"--reject-customers", first_approved_customer(sim)}),
+        daemon(settings(sim, billing)) {}
+
+  static daemon_settings settings(const crm_sim& sim, const billing_fake& billing) {
+    daemon_settings s;
+    s.crm_base_url = sim.base_url();
+    s.billing_url = billing.bill_url();
+    return s;
+  }
+};
+
+// Polls the ledger of a running daemon (bounded: 60 s) until it has parked charges as held
+// (billing refused them) and, with `settled`, has no charge left unfinished. Their numbers.
+std::vector<std::string> wait_for_held(const daemon_fixture& f, bool settled) {
+  std::vector<std::string> held;
+  const auto deadline = std::chrono::steady_clock::now() + 60s;
+  for (bool done = false; !done && std::chrono::steady_clock::now() < deadline;) {
+    std::this_thread::sleep_for(100ms);
+    if (!std::filesystem::exists(f.ledger_path())) continue;
+    held.clear();
+    bool unfinished = false;
+    for (const auto& c : f.ledger_charges()) {
+      if (c.state == ledger::charge_state::held) held.push_back(c.number);
+      unfinished = unfinished || ledger::is_unfinished(c.state);
+    }
+    done = !held.empty() && !(settled && unfinished);
+  }
+  return held;
 }
 
 // A configuration for the netflix calls only: billing is never called.
@@ -315,24 +357,12 @@ TEST_F(chargereconctl_integration, reconcile_with_crm_agrees_after_a_drained_run
 }
 
 TEST_F(chargereconctl_integration, ledger_commands_work_while_the_daemon_runs_and_holds_its_lock) {
-  crm_sim sim({"--backlog", "60", "--seed", "32", "--pending-ratio", "0", "--quiet"});
-  billing_fake billing({"--reject-customers", first_approved_customer(sim)});
-  daemon_settings s;
-  s.crm_base_url = sim.base_url();
-  s.billing_url = billing.bill_url();
-  daemon_fixture f(s);
+  peers_refusing_one_customer peers(60, 32);
+  auto& f = peers.daemon;
   auto daemon = f.start();
   ctl_runner ctl(f);
 
-  // Wait (bounded) until the daemon has parked the charges billing refuses.
-  std::vector<std::string> held;
-  const auto deadline = std::chrono::steady_clock::now() + 60s;
-  while (held.empty() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(100ms);
-    if (!std::filesystem::exists(f.ledger_path())) continue;
-    for (const auto& c : f.ledger_charges())
-      if (c.state == ledger::charge_state::held) held.push_back(c.number);
-  }
+  const auto held = wait_for_held(f, false);
   ASSERT_FALSE(held.empty()) << daemon.describe();
   ASSERT_TRUE(daemon.running()) << daemon.describe();
 
@@ -372,6 +402,43 @@ TEST_F(chargereconctl_integration, ledger_commands_work_while_the_daemon_runs_an
   EXPECT_EQ(std::count(csv.out.begin(), csv.out.end(), '\n'), 61);  // header + one line per charge
   EXPECT_THAT(csv.err, HasSubstr("exported 60 charges"));
 
+  daemon.signal(SIGTERM);
+  EXPECT_EQ(daemon.wait(30s), 0) << daemon.describe();
+}
+
+// Read commands open the ledger read-only: on a file system that refuses every write to the
+// ledger's files (the fault shim, preloaded into chargereconctl alone: as root too, unlike
+// chmod) they all work next to the running daemon, and the first command that writes is
+// refused with exit 69 and a next step. (A WAL ledger is read without writing only while its
+// -wal and -shm files exist, which they do while the daemon runs.)
+TEST_F(chargereconctl_integration, read_commands_work_on_a_ledger_nothing_can_write_and_a_write_is_refused) {
+  peers_refusing_one_customer peers(80, 33);
+  auto& f = peers.daemon;
+  auto daemon = f.start();
+  const auto parked = wait_for_held(f, true);
+  ASSERT_FALSE(parked.empty()) << daemon.describe();
+  const auto& held = parked.front();
+
+  ledger_faults faults(f.ledger_path(), f.dir() / "fault");
+  faults.set(storage_fault::read_only);
+  ctl_runner ctl(f, faults.preload_env());
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"status"}, {"list", "--state", "held"}, {"show", held},
+        {"export", "--since", "2000-01-01", "--until", "2100-01-01"}, {"reconcile"}}) {
+    const auto r = ctl(args);
+    // reconcile exits 1: the held charges disagree.
+    EXPECT_EQ(r.status, args.front() == "reconcile" ? exit_problems : 0) << args.front() << "\n" << r.describe();
+  }
+  const auto retry = ctl({"retry", held, "--reason", "try again"});
+  EXPECT_EQ(retry.status, exit_unavailable) << retry.describe();
+  EXPECT_THAT(retry.err, HasSubstr("read-only")) << retry.describe();
+  faults.set(storage_fault::none);
+  // Nothing changed: still held.
+  for (const auto& c : f.ledger_charges()) {
+    if (c.number == held) {
+      EXPECT_EQ(c.state, ledger::charge_state::held);
+    }
+  }
   daemon.signal(SIGTERM);
   EXPECT_EQ(daemon.wait(30s), 0) << daemon.describe();
 }

@@ -874,10 +874,14 @@ TEST_F(crm_client_integration, tls_is_refused_without_the_right_ca_and_works_wit
   };
   ASSERT_TRUE(test::run_io(ioc, refused_body(), io_deadline)) << sim.output();
   EXPECT_TRUE(failed_with(untrusted_exchange, errc::tls_handshake_failed)) << why(untrusted_exchange);
-  // The client retried the handshake within its budget, then gave up naming it.
-  EXPECT_TRUE(failed_with(untrusted_login, errc::crm_retries_exhausted)) << why(untrusted_login);
-  EXPECT_NE(why(untrusted_login).find(make_error_code(errc::tls_handshake_failed).message()), std::string::npos)
-      << why(untrusted_login);
+  // A refused certificate is not retried (another try gets the same certificate): the login
+  // ends at once with the verification's reason, logged as a permanent failure.
+  EXPECT_TRUE(failed_with(untrusted_login, errc::tls_handshake_failed)) << why(untrusted_login);
+  EXPECT_NE(why(untrusted_login).find("certificate was not trusted"), std::string::npos) << why(untrusted_login);
+  EXPECT_TRUE(log.events("crm.call_retry").empty()) << log.text();
+  const auto refused_events = log.events("crm.call_failed");
+  ASSERT_EQ(refused_events.size(), 1u) << log.text();
+  EXPECT_EQ(refused_events[0].at("failure").as_string(), "permanent") << log.text();
   EXPECT_EQ(sim.state().calls_to("authentication/token"), 0u) << "the credentials reached an untrusted server";
 
   // With the test CA: a login and a call.
@@ -906,9 +910,8 @@ TEST_F(crm_client_integration, tls_is_refused_without_the_right_ca_and_works_wit
     http->close_idle();
   };
   ASSERT_TRUE(test::run_io(ioc, impostor_body(), io_deadline)) << impostor.output();
-  EXPECT_TRUE(failed_with(impostor_login, errc::crm_retries_exhausted)) << why(impostor_login);
-  EXPECT_NE(why(impostor_login).find(make_error_code(errc::tls_handshake_failed).message()), std::string::npos)
-      << why(impostor_login);
+  EXPECT_TRUE(failed_with(impostor_login, errc::tls_handshake_failed)) << why(impostor_login);
+  EXPECT_NE(why(impostor_login).find("certificate was not trusted"), std::string::npos) << why(impostor_login);
   EXPECT_EQ(impostor.state().calls_to("authentication/token"), 0u);
 }
 

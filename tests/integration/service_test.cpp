@@ -59,17 +59,6 @@ bool receive_until_prefix(notify_socket& ns, std::string_view prefix, std::vecto
   return false;
 }
 
-// Polls `done` every 100 ms until it holds or `timeout` passes.
-template <class F>
-bool eventually(F done, std::chrono::milliseconds timeout) {
-  const auto until = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    if (done()) return true;
-    if (std::chrono::steady_clock::now() >= until) return false;
-    std::this_thread::sleep_for(100ms);
-  }
-}
-
 std::string charge_json(const std::string& number, const std::string& customer, const std::string& status) {
   return R"({"number":")" + number + R"(","billing_system_customer_identifier":")" + customer +
          R"(","received_on":"2026-01-05T10:00:00","amount":0.10,"currency":"EUR","charge_status":")" + status + R"("})";
@@ -422,24 +411,9 @@ TEST(service_logs, every_event_of_a_faulty_run_is_in_the_readme_table_and_no_sec
 
   const auto log = d.log();
   ASSERT_FALSE(log.empty());
+  for (const auto& problem : undocumented_events(log, documented)) ADD_FAILURE() << problem;
   std::set<std::string> names;
-  std::set<std::string> reported;  // one failure per event name, not one per line
-  for (const auto& e : log) {
-    names.insert(e.event);
-    const auto it = documented.find(e.event);
-    if (it == documented.end()) {
-      if (reported.insert(e.event).second)
-        ADD_FAILURE() << "event " << e.event << " is not in the README's table: " << e.line;
-      continue;
-    }
-    std::set<std::string> fields;
-    for (const auto& [k, v] : e.fields)
-      if (k != "ts" && k != "level" && k != "event") fields.insert(k);
-    if ((e.level != it->second.level || fields != it->second.fields) && reported.insert(e.event).second) {
-      EXPECT_EQ(e.level, it->second.level) << e.line;
-      EXPECT_EQ(fields, it->second.fields) << "fields of " << e.event << " differ from the README's table: " << e.line;
-    }
-  }
+  for (const auto& e : log) names.insert(e.event);
   // The run did exercise the faults.
   for (const char* expected : {"charge.billed", "charge.held", "charge.ack_refused", "charge.malformed", "crm.login",
                                "crm.token_rejected", "config.reloaded", "config.restart_needed",

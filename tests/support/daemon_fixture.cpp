@@ -324,7 +324,9 @@ daemon_process daemon_fixture::start(bool once) {
   std::vector<std::string> args{"--config", config_path().string()};
   if (once) args.emplace_back("--once");
   const auto label = "chargerecond run " + std::to_string(n) + (once ? " (--once)" : "");
-  auto child = child_process::spawn(program(), args, {{"CREDENTIALS_DIRECTORY", credentials_dir().string()}},
+  environment env{{"CREDENTIALS_DIRECTORY", credentials_dir().string()}};
+  env.insert(env.end(), extra_env_.begin(), extra_env_.end());
+  auto child = child_process::spawn(program(), args, env,
                                     dir_ / ("run-" + std::to_string(n) + ".stdout"),
                                     dir_ / ("run-" + std::to_string(n) + ".stderr"));
   return daemon_process(std::move(child), label);

@@ -171,6 +171,10 @@ class daemon_fixture {
   std::filesystem::path ledger_path() const { return dir_ / "ledger.db"; }
   std::filesystem::path credentials_dir() const { return dir_ / "credentials"; }
 
+  // Variables every later start() and run_once() adds to the daemon's environment (a fault
+  // shim's LD_PRELOAD, NOTIFY_SOCKET); give each name once.
+  void add_environment(const environment& env) { extra_env_.insert(extra_env_.end(), env.begin(), env.end()); }
+
   // Starts chargerecond --config (and --once when `once`); its stderr goes to a file of its
   // own (run-N.stderr), kept until the fixture ends.
   daemon_process start(bool once = false);
@@ -191,6 +195,7 @@ class daemon_fixture {
 
   temp_dir dir_;
   daemon_settings settings_;
+  environment extra_env_;
   unsigned runs_ = 0;
 };
 

@@ -377,4 +377,30 @@ std::map<std::string, documented_event> readme_log_events() {
   return out;
 }
 
+std::vector<std::string> undocumented_events(const std::vector<log_event>& log,
+                                             const std::map<std::string, documented_event>& documented) {
+  std::vector<std::string> problems;
+  std::set<std::string> reported;  // one problem per event name, not one per line
+  for (const auto& e : log) {
+    if (reported.contains(e.event)) continue;
+    const auto it = documented.find(e.event);
+    if (it == documented.end()) {
+      reported.insert(e.event);
+      problems.push_back("event " + e.event + " is not in the README's table: " + e.line);
+      continue;
+    }
+    std::set<std::string> fields;
+    for (const auto& [k, v] : e.fields)
+      if (k != "ts" && k != "level" && k != "event") fields.insert(k);
+    if (e.level != it->second.level || fields != it->second.fields) {
+      reported.insert(e.event);
+      std::string listed;
+      for (const auto& f : it->second.fields) listed += (listed.empty() ? "" : ", ") + f;
+      problems.push_back("event " + e.event + " differs from the README's table (level " + it->second.level +
+                         ", fields " + listed + "): " + e.line);
+    }
+  }
+  return problems;
+}
+
 }  // namespace chargerecon::test

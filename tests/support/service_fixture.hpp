@@ -15,6 +15,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "ledger/ledger.hpp"
@@ -95,6 +96,17 @@ class service_fixture {
   unsigned runs_ = 0;
 };
 
+// Polls `done` every 100 ms until it holds (true) or `timeout` passes (false).
+template <class F>
+bool eventually(F done, std::chrono::milliseconds timeout) {
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    if (done()) return true;
+    if (std::chrono::steady_clock::now() >= until) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 // The port of the metrics endpoint, from the run's metrics.listening event (waits for it).
 std::uint16_t metrics_port(daemon_process& daemon, std::chrono::milliseconds timeout);
 
@@ -137,5 +149,11 @@ struct documented_event {
 };
 // The rows of the "Log events" table in $CHARGERECON_SOURCE_DIR/README.md, by event name.
 std::map<std::string, documented_event> readme_log_events();
+
+// Where `log` departs from the table: one line per event name that is not a row of
+// `documented`, or is logged with another level or other fields (ts, level and event aside).
+// Empty when every event matches its row.
+std::vector<std::string> undocumented_events(const std::vector<log_event>& log,
+                                             const std::map<std::string, documented_event>& documented);
 
 }  // namespace chargerecon::test

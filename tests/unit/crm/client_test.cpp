@@ -262,6 +262,30 @@ TEST_F(crm_client, server_error_then_ok_is_retried_after_a_backoff) {
   EXPECT_EQ(time.sleeps, (std::vector<milliseconds>{250ms}));  // jitter 0.5 of 500 ms
 }
 
+// A certificate refused (untrusted, expired, another host's name) is refused again on every
+// try: the call ends at the first, with the verification's reason, and nothing is slept.
+TEST_F(crm_client, a_refused_certificate_is_not_retried_and_names_the_reason) {
+  crm.answers.push_back([](const http::request&) -> result<http::response> {
+    return error{errc::tls_handshake_failed,
+                 "TLS handshake with crm.example:443 failed: the server's certificate was not trusted: "
+                 "self-signed certificate (trusting the system's CA store)"};
+  });
+  auto& cl = make();
+  auto r = run(cl.login());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::tls_handshake_failed) << r.error().to_string();
+  EXPECT_NE(r.error().diagnostic.find("self-signed certificate"), std::string::npos) << r.error().diagnostic;
+  EXPECT_EQ(crm.requests.size(), 1u);
+  EXPECT_TRUE(time.sleeps.empty());
+
+  // A connection dropped during the handshake is another matter: retried like a failed connect.
+  crm.push_error(errc::connect_failed);
+  crm.push(200, login_ok("T1"));
+  auto again = run(cl.login());
+  ASSERT_TRUE(again) << again.error().to_string();
+  EXPECT_EQ(crm.requests.size(), 3u);
+}
+
 TEST_F(crm_client, transient_failures_are_bounded_and_back_off_exponentially) {
   crm.push(200, login_ok("T1"));
   crm.push(502, "");

@@ -14,6 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "support/ledger_faults.hpp"
+
+// Defined by support/fault_shim/ledger_fault_shim.c, linked into this program.
+extern "C" int chargerecon_ledger_fault_shim_loaded;
+
 namespace chargerecon::ledger {
 namespace {
 
@@ -342,20 +347,91 @@ TEST_F(sqlite_ledger_test, a_damaged_copy_fails_the_integrity_check_at_open) {
   EXPECT_EQ(state_of(*original, "I199"), seen);
 }
 
-TEST_F(sqlite_ledger_test, a_read_only_file_refuses_to_open_for_writing) {
-  if (::geteuid() == 0) GTEST_SKIP() << "root writes to read-only files; the full-disk test covers write failures";
-  {
-    auto l = open_ok();
-    ASSERT_TRUE(l);
-    record(*l, {charge("I1")});
+// The ledger fault shim is linked into this program (tests/CMakeLists.txt): while a fault is
+// set, the ledger's own system calls on its files fail as on a read-only or full file system.
+// Unlike chmod, that holds for root too.
+class storage_fault_scope {
+ public:
+  storage_fault_scope(const fs::path& ledger_path, const fs::path& control)
+      : faults_(ledger_path, control), variables_(faults_.variables()) {
+    for (const auto& [name, value] : variables_) ::setenv(name.c_str(), value.c_str(), 1);
   }
-  fs::permissions(path, fs::perms::owner_read | fs::perms::group_read | fs::perms::others_read);
-  auto r = open();
-  ASSERT_FALSE(r);
-  EXPECT_EQ(r.error().code, make_error_code(errc::ledger_write_failed)) << r.error().to_string();
+  ~storage_fault_scope() {
+    faults_.set(test::storage_fault::none);
+    for (const auto& [name, value] : variables_) ::unsetenv(name.c_str());
+  }
+  storage_fault_scope(const storage_fault_scope&) = delete;
+  storage_fault_scope& operator=(const storage_fault_scope&) = delete;
+  void set(test::storage_fault f) const { faults_.set(f); }
+
+ private:
+  test::ledger_faults faults_;
+  test::environment variables_;
+};
+
+TEST_F(sqlite_ledger_test, a_read_only_file_system_refuses_to_open_for_writing_and_reads_still_work) {
+  ASSERT_EQ(chargerecon_ledger_fault_shim_loaded, 1);
+  // The daemon's connection stays open, as in production: a WAL ledger is read without writing
+  // only while its -wal and -shm files exist.
+  auto daemon = open_ok();
+  ASSERT_TRUE(daemon);
+  record(*daemon, {charge("I1")});
+  storage_fault_scope faults(path, dir / "fault");
+  faults.set(test::storage_fault::read_only);
+  // A starting daemon: its lock file is the first thing it cannot write.
+  auto second = open();
+  ASSERT_FALSE(second);
+  EXPECT_EQ(second.error().code, make_error_code(errc::ledger_open_failed)) << second.error().to_string();
+  EXPECT_NE(second.error().diagnostic.find("Read-only file system"), std::string::npos) << second.error().diagnostic;
+  // chargereconctl's retry and release take no lock: SQLite itself finds the file read-only.
+  auto writer = open(open_mode::shared);
+  ASSERT_FALSE(writer);
+  EXPECT_EQ(writer.error().code, make_error_code(errc::ledger_write_failed)) << writer.error().to_string();
+  EXPECT_NE(writer.error().diagnostic.find("read-only"), std::string::npos) << writer.error().diagnostic;
   auto reader = open_ok(open_mode::read_only);
   ASSERT_TRUE(reader);
   EXPECT_EQ(state_of(*reader, "I1"), seen);
+}
+
+TEST_F(sqlite_ledger_test, a_disk_that_fills_or_turns_read_only_under_an_open_ledger_fails_writes_until_it_recovers) {
+  ASSERT_EQ(chargerecon_ledger_fault_shim_loaded, 1);
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  storage_fault_scope faults(path, dir / "fault");
+  int round = 0;
+  for (const auto fault : {test::storage_fault::disk_full, test::storage_fault::read_only}) {
+    const bool full = fault == test::storage_fault::disk_full;
+    SCOPED_TRACE(full ? "ENOSPC" : "EROFS");
+    const std::string known = "K" + std::to_string(round);
+    const std::string fresh = "F" + std::to_string(round);
+    ++round;
+    record(*l, {charge(known)});
+    faults.set(fault);
+    const auto failed = l->record_page(std::vector<observed_charge>{charge(fresh)}, t0);
+    ASSERT_FALSE(failed);
+    EXPECT_EQ(failed.error().code, make_error_code(errc::ledger_write_failed)) << failed.error().to_string();
+    // SQLite's own words for the two: "database or disk is full", "disk I/O error".
+    EXPECT_NE(failed.error().diagnostic.find(full ? "full" : "I/O error"), std::string::npos)
+        << failed.error().diagnostic;
+    const std::vector<std::string> one{known};
+    const auto marked = l->mark_billing(one, t0);
+    ASSERT_FALSE(marked);
+    EXPECT_EQ(marked.error().code, make_error_code(errc::ledger_write_failed)) << marked.error().to_string();
+    // Reads go on, and show the state before the failed writes.
+    EXPECT_EQ(l->get(fresh).error().code, make_error_code(errc::ledger_unknown_charge));
+    EXPECT_EQ(state_of(*l, known), seen);
+    // Room again: the same connection writes.
+    faults.set(test::storage_fault::none);
+    record(*l, {charge(fresh)});
+    ASSERT_TRUE(l->mark_billing(one, t0));
+    EXPECT_EQ(state_of(*l, known), billing);
+  }
+  // And what it wrote is there for the next open, the file intact.
+  l.reset();
+  auto reopened = open_ok();
+  ASSERT_TRUE(reopened);
+  EXPECT_EQ(state_of(*reopened, "K1"), billing);
+  EXPECT_EQ(state_of(*reopened, "F1"), seen);
 }
 
 TEST_F(sqlite_ledger_test, a_full_disk_fails_the_write_and_keeps_the_previous_state) {

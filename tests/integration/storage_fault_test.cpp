@@ -1,0 +1,358 @@
+// chargerecond when its ledger cannot be written: the real daemon against crm-sim and
+// billing-fake, with the ledger's disk made full (ENOSPC) or read-only (EROFS) in the middle of
+// a run, or before it starts, and with a ledger that fails its integrity check.
+//
+// The faults come from support/fault_shim/ledger_fault_shim.c, preloaded into chargerecond: the
+// ledger's own system calls fail as they would on a full or read-only file system, as root too
+// (that file says why this method). What a user relies on, and each test checks:
+//   - while it cannot write, the daemon keeps running and says so: ledger.write_failed events,
+//     chargerecon_ledger_errors_total, /readyz 503 naming the ledger, a systemd STATUS line;
+//   - it stops billing and acknowledging: no post leaves for a charge the ledger has not
+//     committed as `billing`, no acknowledgement for one it has not committed as billed (with
+//     that reference) or as waiting for one; and nothing new reaches either peer;
+//   - once the disk takes writes again, the same process drains everything: sim-audit finds the
+//     three states in exact agreement;
+//   - a ledger it cannot write at start, or one that fails its integrity check, stops it with a
+//     clear message and a documented exit status (65 for a damaged ledger, which the systemd
+//     unit does not restart).
+
+#include <gtest/gtest.h>
+
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+#include <thread>
+
+#include "ledger/charge_state.hpp"
+#include "support/crm_sim_fixture.hpp"
+#include "support/daemon_fixture.hpp"
+#include "support/ledger_faults.hpp"
+#include "support/service_fixture.hpp"
+
+namespace chargerecon::test {
+namespace {
+
+using namespace std::chrono_literals;
+using ledger::charge_state;
+
+constexpr int exit_ledger_damaged = 65;
+constexpr int exit_unavailable = 69;
+
+std::vector<std::string> sim_flags(std::size_t backlog, std::uint64_t seed) {
+  return {"--backlog", std::to_string(backlog), "--seed", std::to_string(seed), "--pending-resolve-after", "10h",
+          "--quiet"};
+}
+
+daemon_settings settings_for(const crm_sim& crm, const billing_fake& billing) {
+  daemon_settings s;
+  s.crm_base_url = crm.base_url();
+  s.billing_url = billing.bill_url();
+  return s;
+}
+
+bool acknowledgeable(charge_state s) {
+  return s == charge_state::billed || s == charge_state::ack_pending || s == charge_state::acknowledged;
+}
+
+// The durability order, read from the peers first and the ledger second (the ledger only moves
+// forward, so anything a peer saw must already be committed): every charge billing-fake billed
+// is at least `billing` in the ledger; every charge crm-sim has acknowledged is committed as
+// billed with the same reference, or as not billable, in the ledger.
+std::vector<std::string> order_problems(const sim_state& crm, const billing_state& billing,
+                                        const std::vector<ledger::charge_record>& ledger_now) {
+  std::map<std::string, ledger::charge_record> ledger;
+  for (const auto& c : ledger_now) ledger.emplace(c.number, c);
+  std::vector<std::string> p;
+  for (const auto& r : billing.records) {
+    const auto it = ledger.find(r.number);
+    if (it == ledger.end())
+      p.push_back(r.number + ": billed, unknown to the ledger");
+    else if (it->second.state == charge_state::seen || it->second.state == charge_state::pending)
+      p.push_back(r.number + ": billed while the ledger has it " + std::string(ledger::to_string(it->second.state)));
+  }
+  for (const auto& c : crm.charges) {
+    if (!c.acknowledged) continue;
+    const auto it = ledger.find(c.number);
+    if (it == ledger.end()) {
+      p.push_back(c.number + ": acknowledged, unknown to the ledger");
+      continue;
+    }
+    const auto& rec = it->second;
+    if (!acknowledgeable(rec.state))
+      p.push_back(c.number + ": acknowledged while the ledger has it " + std::string(ledger::to_string(rec.state)));
+    if (c.reference_number != rec.billing_reference)
+      p.push_back(c.number + ": acknowledged with reference '" + c.reference_number.value_or("<none>") +
+                  "', the ledger has '" + rec.billing_reference.value_or("<none>") + "'");
+  }
+  return p;
+}
+
+std::string listed(const std::vector<std::string>& problems) {
+  std::string out = std::to_string(problems.size()) + " problem(s):\n";
+  for (std::size_t i = 0; i < problems.size() && i < 20; ++i) out += "  " + problems[i] + "\n";
+  return out;
+}
+
+// The STATUS= lines systemd got so far.
+std::vector<std::string> statuses(notify_socket& ns) {
+  std::vector<std::string> out;
+  for (const auto& m : ns.drain())
+    if (m.starts_with("STATUS=")) out.push_back(m);
+  return out;
+}
+
+bool any_contains(const std::vector<std::string>& lines, std::string_view text) {
+  for (const auto& l : lines)
+    if (l.find(text) != std::string::npos) return true;
+  return false;
+}
+
+daemon_settings with_deadline(daemon_settings s, std::chrono::milliseconds shutdown_deadline) {
+  s.shutdown_deadline = shutdown_deadline;
+  return s;
+}
+
+struct fault_run {
+  crm_sim crm;
+  billing_fake billing;
+  daemon_fixture daemon;
+  ledger_faults faults;
+  notify_socket notify;
+
+  fault_run(std::size_t backlog, std::uint64_t seed, std::chrono::milliseconds shutdown_deadline = 10s)
+      : crm(sim_flags(backlog, seed)),
+        // Slow enough that a fault lands in the middle of billing.
+        billing({"--latency", "10ms"}),
+        daemon(with_deadline(settings_for(crm, billing), shutdown_deadline)),
+        faults(daemon.ledger_path(), daemon.dir() / "fault"),
+        notify(daemon.dir() / "notify.sock") {
+    daemon.add_environment(faults.preload_env());
+    daemon.add_environment({{"NOTIFY_SOCKET", notify.path().string()}});
+  }
+
+  std::string describe(daemon_process& p) {
+    return p.describe() + "\n--- crm-sim\n" + crm.output() + "\n--- billing-fake\n" + billing.output();
+  }
+
+  // Starts the daemon, and sets `fault` once it has billed part of the backlog: mid-run.
+  daemon_process start_and_fault_mid_run(bool once, storage_fault fault) {
+    auto p = daemon.start(once);
+    if (!p.wait_for_events("charge.billed", 150, 90s))
+      throw std::runtime_error("the daemon did not bill 150 charges in time:\n" + describe(p));
+    faults.set(fault);
+    return p;
+  }
+
+  // The end every run must reach: sim-audit finds the three states in exact agreement, and
+  // the durability order holds.
+  void expect_drained_in_agreement() {
+    const auto audit = daemon.audit(crm.origin(), billing.origin(), true);
+    EXPECT_EQ(audit.exit_status, 0) << audit.output;
+    EXPECT_EQ(listed(order_problems(crm.state(), billing.state(), daemon.ledger_charges())), listed({}));
+  }
+};
+
+// What a daemon that cannot write must show, and must not do, while the fault holds. Returns
+// once checked; the fault is still set.
+void expect_stalled_and_loud(fault_run& run, daemon_process& p, std::uint16_t metrics, std::string_view error_text) {
+  ASSERT_TRUE(p.wait_for_events("ledger.write_failed", 3, 60s)) << run.describe(p);
+  bool error_named = false;
+  for (const auto& e : p.events("ledger.write_failed")) {
+    EXPECT_EQ(e.level, "error");
+    EXPECT_FALSE(e.field("operation").empty()) << e.line;
+    error_named = error_named || e.field("error").find(error_text) != std::string::npos;
+  }
+  EXPECT_TRUE(error_named) << "no ledger.write_failed names '" << error_text << "'\n" << run.describe(p);
+
+  // Not ready, and why; the readiness is weighed every 5 s.
+  http_answer ready;
+  EXPECT_TRUE(eventually(
+      [&] {
+        ready = http_get(metrics, "/readyz");
+        return ready.status == 503;
+      },
+      20s))
+      << ready.status << " " << ready.body;
+  EXPECT_NE(ready.body.find("ledger"), std::string::npos) << ready.body;
+  const auto scraped = parse_exposition(http_get(metrics, "/metrics").body);
+  EXPECT_GT(scraped.sum("chargerecon_ledger_errors_total"), 0);
+  // systemd's STATUS says so too (sent at the same refresh as the readiness).
+  EXPECT_TRUE(eventually([&] { return any_contains(statuses(run.notify), "ledger writes failing"); }, 15s));
+
+  // Work in flight when the fault struck has ended by now (posts take 10 ms); from here on
+  // nothing may reach either peer until the disk takes writes again.
+  const auto crm_before = run.crm.state();
+  const auto billing_before = run.billing.state();
+  const auto failures_before = p.events("ledger.write_failed").size();
+  EXPECT_EQ(listed(order_problems(crm_before, billing_before, run.daemon.ledger_charges())), listed({}));
+  std::this_thread::sleep_for(3s);
+  const auto crm_after = run.crm.state();
+  const auto billing_after = run.billing.state();
+  // It retries at a steady pace (about once a second per stalled task), not in a tight loop;
+  // the bound is far above that pace and far below what a loop without a pause would log.
+  const auto failures_during = p.events("ledger.write_failed").size() - failures_before;
+  EXPECT_GT(failures_during, 0u) << "no retry while the fault held";
+  EXPECT_LT(failures_during, 60u) << "ledger writes retried without a pause";
+  EXPECT_EQ(billing_after.posts_total, billing_before.posts_total) << "billing posts while the ledger cannot write";
+  EXPECT_EQ(crm_after.calls_to("charges/acknowledge"), crm_before.calls_to("charges/acknowledge"))
+      << "acknowledgements while the ledger cannot write";
+  EXPECT_EQ(listed(order_problems(crm_after, billing_after, run.daemon.ledger_charges())), listed({}));
+  EXPECT_TRUE(p.running()) << run.describe(p);
+}
+
+// ---- a full disk in the middle of a run -------------------------------------------------------
+
+TEST(storage_faults, a_full_disk_mid_run_stops_billing_and_acknowledging_loudly_and_drains_once_space_returns) {
+  fault_run run(1500, 501);
+  auto p = run.start_and_fault_mid_run(true, storage_fault::disk_full);
+  const auto metrics = metrics_port(p, 30s);
+
+  expect_stalled_and_loud(run, p, metrics, "full");
+  if (HasFatalFailure()) return;
+
+  // Space returns: the same --once run resumes, drains and exits 0.
+  run.faults.set(storage_fault::none);
+  const auto status = p.wait(180s);
+  ASSERT_EQ(status, 0) << run.describe(p);
+  run.expect_drained_in_agreement();
+  // What it said about it is in the README's table of events, with the fields it lists.
+  EXPECT_EQ(listed(undocumented_events(p.log(), readme_log_events())), listed({}));
+}
+
+// ---- a file system gone read-only in the middle of a run ------------------------------------------
+
+TEST(storage_faults, a_read_only_ledger_mid_run_stops_the_daemon_acknowledging_until_it_is_writable_again) {
+  fault_run run(1500, 502);
+  auto p = run.start_and_fault_mid_run(false, storage_fault::read_only);
+  const auto metrics = metrics_port(p, 30s);
+
+  // SQLite reports EROFS on a write as a disk I/O error.
+  expect_stalled_and_loud(run, p, metrics, "I/O error");
+  if (HasFatalFailure()) return;
+
+  // Writable again: the same process drains everything, and is ready once more.
+  run.faults.set(storage_fault::none);
+  const auto drained = [&] {
+    for (const auto& c : run.daemon.ledger_charges())
+      if (ledger::is_unfinished(c.state)) return false;
+    for (const auto& c : run.crm.state().charges)
+      if (c.status != "PENDING" && !c.acknowledged) return false;
+    return true;
+  };
+  ASSERT_TRUE(eventually(drained, 180s)) << run.describe(p);
+  http_answer ready;
+  EXPECT_TRUE(eventually(
+      [&] {
+        ready = http_get(metrics, "/readyz");
+        return ready.status == 200;
+      },
+      30s))
+      << ready.status << " " << ready.body;
+  EXPECT_TRUE(eventually([&] { return any_contains(statuses(run.notify), "STATUS=backlog:"); }, 15s));
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait(30s), 0) << run.describe(p);
+  run.expect_drained_in_agreement();
+  EXPECT_EQ(listed(undocumented_events(p.log(), readme_log_events())), listed({}));
+}
+
+// ---- SIGTERM while the disk is full -----------------------------------------------------------------
+
+TEST(storage_faults, sigterm_while_the_disk_is_full_stops_by_the_deadline_and_the_next_start_finishes_the_work) {
+  fault_run run(1500, 505, 2s);
+  auto p = run.start_and_fault_mid_run(false, storage_fault::disk_full);
+  ASSERT_TRUE(p.wait_for_events("ledger.write_failed", 3, 60s)) << run.describe(p);
+
+  // Answers it could not commit are held in memory: the stop waits for them up to
+  // shutdown.deadline, then leaves them to the next start, and exits 0 as after any SIGTERM.
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait(30s), 0) << run.describe(p);
+  EXPECT_FALSE(p.events("engine.stopped").empty()) << run.describe(p);
+  EXPECT_TRUE(p.events("engine.bug").empty()) << run.describe(p);
+
+  // Space returns: the next start re-posts what was left `billing` under the same key and
+  // re-acknowledges what was left billed, and everything agrees.
+  run.faults.set(storage_fault::none);
+  const auto next = run.daemon.run_once(180s);
+  ASSERT_EQ(next.exit_status, 0) << next.describe();
+  run.expect_drained_in_agreement();
+}
+
+// ---- a ledger that cannot be written at start -------------------------------------------------------
+
+TEST(storage_faults, a_ledger_on_a_read_only_file_system_at_start_is_refused_with_exit_69_naming_it) {
+  crm_sim crm(sim_flags(200, 503));
+  billing_fake billing;
+  daemon_fixture d(settings_for(crm, billing));
+  ledger_faults faults(d.ledger_path(), d.dir() / "fault");
+  d.add_environment(faults.preload_env());
+
+  // Before the ledger exists, and after a run made it.
+  for (const bool exists : {false, true}) {
+    SCOPED_TRACE(exists ? "existing ledger" : "no ledger yet");
+    if (exists) {
+      const auto first = d.run_once(120s);
+      ASSERT_EQ(first.exit_status, 0) << first.describe();
+    }
+    faults.set(storage_fault::read_only);
+    const auto refused = d.run_once(60s);
+    ASSERT_EQ(refused.exit_status, exit_unavailable) << refused.describe();
+    bool named = false;
+    for (const auto& e : refused.log)
+      if (e.event == "ledger.open_failed" && e.level == "error" && e.field("path") == d.ledger_path().string() &&
+          e.field("error").find("Read-only file system") != std::string::npos)
+        named = true;
+    EXPECT_TRUE(named) << refused.describe();
+    EXPECT_EQ(listed(undocumented_events(refused.log, readme_log_events())), listed({}));
+    faults.set(storage_fault::none);
+  }
+  // Nothing was lost by the refusals: the peers and the ledger agree, drained.
+  const auto audit = d.audit(crm.origin(), billing.origin(), true);
+  EXPECT_EQ(audit.exit_status, 0) << audit.output;
+}
+
+// ---- a damaged ledger ------------------------------------------------------------------------------
+
+TEST(storage_faults, a_ledger_failing_its_integrity_check_stops_the_daemon_with_exit_65_which_systemd_does_not_restart) {
+  crm_sim crm(sim_flags(600, 504));
+  billing_fake billing;
+  daemon_fixture d(settings_for(crm, billing));
+  const auto first = d.run_once(120s);
+  ASSERT_EQ(first.exit_status, 0) << first.describe();
+
+  // A clean stop checkpoints the WAL into the file. Keep its header page (still a SQLite
+  // file), scribble over the b-tree pages behind it.
+  const auto size = std::filesystem::file_size(d.ledger_path());
+  ASSERT_GT(size, 8u * 4096u);
+  ASSERT_FALSE(std::filesystem::exists(d.ledger_path().string() + "-wal") &&
+               std::filesystem::file_size(d.ledger_path().string() + "-wal") > 0);
+  {
+    std::fstream f(d.ledger_path(), std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(4096);
+    for (std::uintmax_t i = 4096; i < size; ++i) f.put(static_cast<char>((i * 131 + 7) & 0xff));
+  }
+
+  const auto damaged = d.run_once(60s);
+  ASSERT_EQ(damaged.exit_status, exit_ledger_damaged) << damaged.describe();
+  std::vector<log_event> integrity;
+  for (const auto& e : damaged.log)
+    if (e.event == "ledger.integrity_failed") integrity.push_back(e);
+  ASSERT_EQ(integrity.size(), 1u) << damaged.describe();
+  EXPECT_EQ(integrity[0].level, "error");
+  EXPECT_EQ(integrity[0].field("path"), d.ledger_path().string());
+  EXPECT_NE(integrity[0].field("error").find("quick_check"), std::string::npos) << integrity[0].line;
+  EXPECT_NE(integrity[0].field("detail").find("backup"), std::string::npos) << integrity[0].line;
+  // It stopped before anything else: no login, no pass.
+  for (const auto& e : damaged.log) EXPECT_NE(e.event, "engine.started") << e.line;
+  EXPECT_EQ(listed(undocumented_events(damaged.log, readme_log_events())), listed({}));
+
+  // The unit keeps systemd from restarting it every RestartSec on a ledger no restart can fix.
+  const auto unit = read_file(std::filesystem::path(CHARGERECON_SOURCE_DIR) / "systemd" / "chargerecon.service");
+  const auto at = unit.find("\nRestartPreventExitStatus=");
+  ASSERT_NE(at, std::string::npos) << "systemd/chargerecon.service has no RestartPreventExitStatus=";
+  const auto line = unit.substr(at + 1, unit.find('\n', at + 1) - at - 1);
+  EXPECT_NE((" " + line.substr(line.find('=') + 1) + " ").find(" 65 "), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace chargerecon::test
