@@ -29,7 +29,7 @@ struct chaos_report {
   std::uint64_t seed = 0;
   std::uint64_t kills_requested = 0;
   std::uint64_t kills = 0;     // SIGKILLs the daemon got (and survived: it was restarted after each)
-  std::uint64_t restarts = 0;  // daemon starts after a kill, the final --once run included
+  std::uint64_t restarts = 0;  // starts after a kill: the next life, or the final --once run
   // Where the kills landed: a phase whose moment was reached, or "idle" for a kill made
   // before its moment because the phase's counter stood still (or the deadline passed).
   std::map<std::string, std::uint64_t> kills_by_phase;

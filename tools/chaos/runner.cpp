@@ -29,7 +29,7 @@ constexpr unsigned ack_batch = 20;
 // (ack_refuse_first 2 < ack.max_attempts 10).
 constexpr std::string_view crm_faults_on =
     R"({"latency":"5ms","jitter":"5ms","fail_5xx":0.05,"drop":0.03,"malformed_json":0.03,"truncate_json":0.03,)"
-    R"("token_expiry_every":"3s","ack_refuse_first":2,"ack_apply_then_drop":0.05})";
+    R"("token_expiry_every":"1s","ack_refuse_first":2,"ack_apply_then_drop":0.05})";
 constexpr std::string_view crm_faults_off =
     R"({"latency":0,"jitter":0,"fail_5xx":0,"drop":0,"malformed_json":0,"truncate_json":0,)"
     R"("token_expiry_every":0,"ack_refuse_first":0,"ack_apply_then_drop":0})";
@@ -232,7 +232,7 @@ class run {
     }
     auto daemon = spawn_daemon(false, "=== chaos: life " + std::to_string(index + 1) + ", to be killed in " + phase);
     if (!daemon) return daemon.error();
-    ++report_.restarts;
+    if (index > 0) ++report_.restarts;
     const auto born = clock::now();
     auto last_change = born;
     std::uint64_t last_seen = base.value_or(0);
