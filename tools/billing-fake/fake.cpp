@@ -179,8 +179,8 @@ fake_reply fake::charge(const http::server_request& request) {
   if (!key.empty()) ++posts_by_key_[std::string(key)];
 
   const auto drawn = draw_fault();
-  static constexpr std::string_view fault_names[] = {"", "drop", "fail_5xx", "rate_limit", "apply_then_drop",
-                                                     "malformed_json"};
+  static constexpr std::string_view fault_names[] = {
+      "", "drop", "fail_5xx", "rate_limit", "apply_then_drop", "malformed_json"};
   if (drawn != fault::none) ++faults_injected_[std::string(fault_names[static_cast<int>(drawn)])];
   switch (drawn) {
     case fault::drop: {

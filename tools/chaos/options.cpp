@@ -10,8 +10,7 @@ error bad_flag(std::string_view flag, std::string_view why) {
   return error{errc::invalid_argument, "--" + std::string(flag) + ": " + std::string(why)};
 }
 
-result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min,
-                                   std::uint64_t max) {
+result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max) {
   std::uint64_t v = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
@@ -56,17 +55,18 @@ result<chaos_options> parse_options(const std::vector<std::string>& args) {
     };
     result<void> set;
     if (flag == "charges" || flag == "seed" || flag == "kills" || flag == "customers") {
-      auto n = flag == "charges"   ? number(1, 10'000'000)
-               : flag == "seed"    ? number(0, UINT64_MAX)
-               : flag == "kills"   ? number(1, 100'000)
-                                   : number(1, 9999);
+      auto n = flag == "charges" ? number(1, 10'000'000)
+               : flag == "seed"  ? number(0, UINT64_MAX)
+               : flag == "kills" ? number(1, 100'000)
+                                 : number(1, 9999);
       if (!n) return n.error();
       (flag == "charges" ? o.charges : flag == "seed" ? o.seed : flag == "kills" ? o.kills : o.customers) = *n;
     } else if (flag == "cycle-deadline" || flag == "stall" || flag == "drain-timeout") {
       auto n = number(1, 86'400);
       if (!n) return n.error();
-      (flag == "cycle-deadline" ? o.cycle_deadline : flag == "stall" ? o.stall : o.drain_timeout) =
-          std::chrono::seconds(*n);
+      (flag == "cycle-deadline" ? o.cycle_deadline
+       : flag == "stall"        ? o.stall
+                                : o.drain_timeout) = std::chrono::seconds(*n);
     } else if (flag == "pending-ratio") {
       double p = 0;
       const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), p);

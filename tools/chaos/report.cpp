@@ -20,8 +20,7 @@ bool read_counts(od::object object, std::map<std::string, std::uint64_t, std::le
     od::field field;
     std::string_view key;
     std::uint64_t n = 0;
-    if (std::move(item).get(field) || field.unescaped_key().get(key) || field.value().get_uint64().get(n))
-      return false;
+    if (std::move(item).get(field) || field.unescaped_key().get(key) || field.value().get_uint64().get(n)) return false;
     into[std::string(key)] = n;
   }
   return true;
@@ -135,9 +134,10 @@ std::string render_json(const chaos_report& r) {
       {"restarts", r.restarts},
       {"faults_injected", {{"crm_sim", counts_json(r.crm.faults)}, {"billing_fake", counts_json(r.billing.faults)}}},
       {"crm_calls", counts_json(r.crm.calls)},
-      {"billing", {{"billed", r.audit.billing_records},
-                   {"posts", r.audit.billing_posts},
-                   {"replayed_posts", r.audit.replayed_posts}}},
+      {"billing",
+       {{"billed", r.audit.billing_records},
+        {"posts", r.audit.billing_posts},
+        {"replayed_posts", r.audit.replayed_posts}}},
       {"ledger_by_state", std::move(by_state)},
       {"wall_s", r.wall_s},
       {"kill_phase_s", r.chaos_s},

@@ -66,29 +66,39 @@ result<binaries> find_binaries(const chaos_options& o) {
 
 std::string config_text(const std::string& crm_url, const std::string& billing_url, const fs::path& ledger) {
   return "crm:\n"
-         "  base_url: " + crm_url + "/crmapi/rest/v2/\n"
+         "  base_url: " +
+         crm_url +
+         "/crmapi/rest/v2/\n"
          "  username: operator\n"
          "  organisation: demo-org\n"
          "  timeout: 5s\n"
          "  connect_timeout: 2s\n"
          "poll:\n"
          "  interval: 1s\n"
-         "  page_size: " + std::to_string(page_size) + "\n"
+         "  page_size: " +
+         std::to_string(page_size) +
+         "\n"
          "billing:\n"
-         "  url: " + billing_url + "/bill\n"
+         "  url: " +
+         billing_url +
+         "/bill\n"
          "  concurrency: 8\n"
          "  timeout: 5s\n"
          "  connect_timeout: 2s\n"
          "  backoff_initial: 50ms\n"
          "  backoff_max: 1s\n"
          "ack:\n"
-         "  batch_size: " + std::to_string(ack_batch) + "\n"
+         "  batch_size: " +
+         std::to_string(ack_batch) +
+         "\n"
          "  linger: 50ms\n"
          "  max_attempts: 10\n"
          "  backoff_initial: 100ms\n"
          "  backoff_max: 1s\n"
          "ledger:\n"
-         "  path: " + ledger.string() + "\n"
+         "  path: " +
+         ledger.string() +
+         "\n"
          "log:\n"
          "  level: info\n"
          "  format: json\n"
@@ -155,8 +165,8 @@ class run {
     fs::permissions(credentials, fs::perms::owner_all);
     const auto secret = fs::perms::owner_read | fs::perms::owner_write;
     if (auto r = bench::write_file(credentials / "crm-password", "secret\n", secret); !r) return r.error();
-    if (auto r = bench::write_file(credentials / "billing-token", "chaos-token-" + std::to_string(o_.seed) + "\n",
-                                   secret);
+    if (auto r =
+            bench::write_file(credentials / "billing-token", "chaos-token-" + std::to_string(o_.seed) + "\n", secret);
         !r)
       return r.error();
     credentials_ = credentials;
@@ -169,9 +179,16 @@ class run {
         work_ / "crm-sim.log");
     if (!crm) return crm.error();
     crm_ = std::move(*crm);
-    std::vector<std::string> billing_args{bin_.billing_fake.string(), "--port", "0", "--port-file",
-                                          (work_ / "billing.port").string(), "--quiet", "--seed", seed,
-                                          "--token-file", (credentials / "billing-token").string()};
+    std::vector<std::string> billing_args{bin_.billing_fake.string(),
+                                          "--port",
+                                          "0",
+                                          "--port-file",
+                                          (work_ / "billing.port").string(),
+                                          "--quiet",
+                                          "--seed",
+                                          seed,
+                                          "--token-file",
+                                          (credentials / "billing-token").string()};
     if (!o_.held_customers.empty()) {
       billing_args.push_back("--reject-customers");
       billing_args.push_back(o_.held_customers);
@@ -279,10 +296,10 @@ class run {
     // left of that kind of work, or the daemon waiting out a backoff) and it was killed anyway.
     ++report_.kills_by_phase[reached ? phase : "idle"];
     if (!reached) ++report_.kills_early;
-    append_line(work_ / "chargerecond.log",
-                "=== chaos: life " + std::to_string(index + 1) + " killed " +
-                    (reached ? "in " + phase : "idle, waiting for " + phase) + " after " +
-                    std::to_string(static_cast<long long>(seconds_since(born) * 1000)) + " ms");
+    append_line(work_ / "chargerecond.log", "=== chaos: life " + std::to_string(index + 1) + " killed " +
+                                                (reached ? "in " + phase : "idle, waiting for " + phase) + " after " +
+                                                std::to_string(static_cast<long long>(seconds_since(born) * 1000)) +
+                                                " ms");
     return {};
   }
 
@@ -298,9 +315,10 @@ class run {
     report_.drain_s = seconds_since(started);
     report_.drain_exit = ended.status;
     if (ended.timed_out)
-      report_.discrepancies.push_back(
-          {"drain_failed", "", "chargerecond --once did not finish within " + std::to_string(o_.drain_timeout.count()) +
-                                   " s with the faults off (see chargerecond.log)"});
+      report_.discrepancies.push_back({"drain_failed", "",
+                                       "chargerecond --once did not finish within " +
+                                           std::to_string(o_.drain_timeout.count()) +
+                                           " s with the faults off (see chargerecond.log)"});
     else if (ended.status != 0)
       report_.discrepancies.push_back({"drain_failed", "",
                                        "chargerecond --once exited with status " + std::to_string(ended.status) +

@@ -8,10 +8,14 @@ namespace chargerecon::chaos {
 
 std::string_view to_string(kill_phase p) {
   switch (p) {
-    case kill_phase::startup: return "startup";
-    case kill_phase::listing: return "listing";
-    case kill_phase::billing: return "billing";
-    case kill_phase::acknowledging: return "acknowledging";
+    case kill_phase::startup:
+      return "startup";
+    case kill_phase::listing:
+      return "listing";
+    case kill_phase::billing:
+      return "billing";
+    case kill_phase::acknowledging:
+      return "acknowledging";
   }
   return "?";
 }

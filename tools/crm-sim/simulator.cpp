@@ -136,7 +136,7 @@ constexpr promotion promotions[] = {
 // Every kind of fault crm-sim counts: a delayed answer, the fault_outcome kinds, an
 // acknowledgement applied and its answer dropped, a refusal made by ack_refuse_first, and a
 // token refused as expired by token_expiry_every (before its real lifetime).
-constexpr std::string_view fault_kinds[] = {"latency",       "fail_5xx",    "drop",         "malformed_json",
+constexpr std::string_view fault_kinds[] = {"latency",       "fail_5xx",    "drop",          "malformed_json",
                                             "truncate_json", "ack_refused", "token_expired", "ack_apply_then_drop"};
 
 constexpr std::string_view channels[] = {"WEB", "STORE", "MOBILE", "BROADBAND", "OTHER"};

@@ -133,7 +133,8 @@ class auditor {
         flag("dead_acknowledged", l.number, "dead in the ledger, yet acknowledged in crm-sim");
       if (l.state == charge_state::dead && options_.forbid_dead)
         flag("dead_charge", l.number, "dead in the ledger: its acknowledgement was given up");
-      if (l.state == charge_state::held && billing_.reject_customers && !billing_.reject_customers->contains(l.customer))
+      if (l.state == charge_state::held && billing_.reject_customers &&
+          !billing_.reject_customers->contains(l.customer))
         flag("held_not_refused", l.number,
              "held in the ledger, yet billing-fake does not refuse customer " + quoted(l.customer));
     }

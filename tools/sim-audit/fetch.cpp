@@ -15,8 +15,8 @@ namespace asio = boost::asio;
 namespace {
 
 // One exchange on an io_context of its own; the body of a 200 answer.
-result<std::string> exchange(std::string_view base_url, http::method verb, std::string_view target,
-                             std::string body, std::chrono::milliseconds timeout) {
+result<std::string> exchange(std::string_view base_url, http::method verb, std::string_view target, std::string body,
+                             std::chrono::milliseconds timeout) {
   const std::string verb_name = verb == http::method::get ? "GET" : "POST";
   asio::io_context io(1);
   http::client_config config;
@@ -46,7 +46,8 @@ result<std::string> exchange(std::string_view base_url, http::method verb, std::
   io.run();
   const auto& u = client.url();
   const std::string url = (u.tls ? "https://" : "http://") + u.host + ":" + u.port + u.path + std::string(target);
-  if (failure || !answer) return error{errc::connection_lost, verb_name + " " + url + ": the exchange ended without an answer"};
+  if (failure || !answer)
+    return error{errc::connection_lost, verb_name + " " + url + ": the exchange ended without an answer"};
   if (!*answer) {
     auto e = answer->error();
     e.diagnostic = verb_name + " " + url + ": " + e.diagnostic;
@@ -54,8 +55,8 @@ result<std::string> exchange(std::string_view base_url, http::method verb, std::
   }
   auto& resp = answer->value();
   if (resp.status != 200)
-    return error{errc::http_protocol_error, verb_name + " " + url + " answered HTTP " + std::to_string(resp.status) + ": " +
-                                                quote_peer_text(resp.body, 200)};
+    return error{errc::http_protocol_error, verb_name + " " + url + " answered HTTP " + std::to_string(resp.status) +
+                                                ": " + quote_peer_text(resp.body, 200)};
   return std::move(resp.body);
 }
 

@@ -18,11 +18,34 @@ TEST(chaos_options, defaults_are_a_run_of_50_kills) {
 }
 
 TEST(chaos_options, every_flag_in_both_forms) {
-  const auto o = parse_options({"--charges", "20000", "--seed=42", "--kills", "300", "--report", "r.json",
-                                "--held-customers=", "--customers", "9", "--pending-ratio", "0.1",
-                                "--cycle-deadline", "90", "--stall=7", "--drain-timeout", "600", "--chargerecond",
-                                "/x/chargerecond", "--crm-sim", "/x/crm-sim", "--billing-fake", "/x/billing-fake",
-                                "--build", "/b", "--work-dir", "/w", "--keep"});
+  const auto o = parse_options({"--charges",
+                                "20000",
+                                "--seed=42",
+                                "--kills",
+                                "300",
+                                "--report",
+                                "r.json",
+                                "--held-customers=",
+                                "--customers",
+                                "9",
+                                "--pending-ratio",
+                                "0.1",
+                                "--cycle-deadline",
+                                "90",
+                                "--stall=7",
+                                "--drain-timeout",
+                                "600",
+                                "--chargerecond",
+                                "/x/chargerecond",
+                                "--crm-sim",
+                                "/x/crm-sim",
+                                "--billing-fake",
+                                "/x/billing-fake",
+                                "--build",
+                                "/b",
+                                "--work-dir",
+                                "/w",
+                                "--keep"});
   ASSERT_TRUE(o) << o.error().diagnostic;
   EXPECT_EQ(o->charges, 20000u);
   EXPECT_EQ(o->seed, 42u);
