@@ -2,7 +2,7 @@
 
 namespace chargerecon::engine {
 
-void pass_cursor::on_page(const std::vector<std::string>& identities) {
+void pass_cursor::on_page(const std::vector<std::string>& identities, bool acks_unsettled) {
   ++pages_;
   std::size_t added = 0;
   for (const auto& id : identities) {
@@ -15,7 +15,7 @@ void pass_cursor::on_page(const std::vector<std::string>& identities) {
   forget_after_page_.clear();
   if (identities.size() < page_size_) {
     finished_ = true;
-  } else if (added == 0) {
+  } else if (added == 0 && !acks_unsettled) {
     finished_ = true;
     stalled_ = true;
   }

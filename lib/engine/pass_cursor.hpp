@@ -30,11 +30,16 @@ class pass_cursor {
   // A page answered the request at next_offset(). `identities` holds one entry per array
   // element: the charge number, or for an element without a readable number some stable text
   // of it (its raw JSON), so that it is counted once however often it comes back.
-  void on_page(const std::vector<std::string>& identities);
+  // `acks_unsettled`: an acknowledgement was in flight while the call ran (sent before it and
+  // not answered yet, or sent during it). CRM.COM may have answered the list before applying
+  // it, so the page can repeat charges this cursor already counts as gone; a full page of them
+  // is then no stall, and the next call (at the same offset, once they are applied) moves on.
+  void on_page(const std::vector<std::string>& identities, bool acks_unsettled = false);
 
-  // The pass is over: a short or empty page, or a full page that brought nothing new (a server
-  // repeating charges we already counted; ending the pass beats looping forever, and the next
-  // pass starts again from offset 0). stalled() tells the two apart for the log.
+  // The pass is over: a short or empty page, or a full page that brought nothing new with no
+  // acknowledgement in flight to explain it (a server repeating charges we already counted;
+  // ending the pass beats looping forever, and the next pass starts again from offset 0).
+  // stalled() tells the two apart for the log.
   bool finished() const { return finished_; }
   bool stalled() const { return stalled_; }
 

@@ -22,6 +22,7 @@
 #include <list>
 #include <optional>
 #include <random>
+#include <set>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -65,6 +66,12 @@ struct reconciler::impl {
 
   pass_cursor* cursor = nullptr;  // the pass in progress, if any
   bool list_call_in_flight = false;
+  // Acknowledge calls sent so far (each numbered by this count), and those whose answer is not
+  // back: a list call that ran beside one may repeat charges the cursor already counts as gone
+  // (pass_cursor::on_page).
+  std::uint64_t ack_calls_sent = 0;
+  std::set<std::uint64_t> ack_calls_unanswered;
+  std::optional<wakeup> ack_answered;  // the poller waits here for those calls to be answered
 
   std::unordered_set<std::string> posts_in_flight;  // posted, billing's answer not back yet
   std::size_t answers_uncommitted = 0;             // answered, waiting for their group commit
@@ -181,9 +188,13 @@ struct reconciler::impl {
       // A list call may start while acknowledgements are in flight: their charges no longer
       // count in the offset (pass_cursor), so at worst this page repeats charges already seen.
       const auto offset = cur.next_offset();
+      const bool acks_in_flight_before = !ack_calls_unanswered.empty();
+      const auto acks_sent_before = ack_calls_sent;
       list_call_in_flight = true;
       auto page = co_await crm.list_charges(status, offset, cfg.page_size);
       list_call_in_flight = false;
+      const bool acks_unsettled = acks_in_flight_before || ack_calls_sent != acks_sent_before;
+      const auto acks_sent_by_answer = ack_calls_sent;
       ack_gate->notify();
       if (!page) {
         if (page.error().code != asio::error::operation_aborted)
@@ -200,9 +211,16 @@ struct reconciler::impl {
       identities.reserve(page->entries);
       for (const auto& c : page->charges) identities.push_back(c.number);
       for (const auto& m : page->malformed) identities.push_back(m.number ? *m.number : "raw:" + m.raw_json);
-      cur.on_page(identities);
+      const auto seen_before = cur.seen();
+      cur.on_page(identities, acks_unsettled);
       bill_wake->notify();
       ack_wake->notify();
+      // A full page of repeats explained by acknowledgements in flight: ask again once those are
+      // answered (not at once, which would spin on the same page while a slow one is out).
+      if (!cur.finished() && cur.seen() == seen_before)
+        while (!ack_calls_unanswered.empty() && *ack_calls_unanswered.begin() <= acks_sent_by_answer && !stopping &&
+               !is_cancelled(cs))
+          co_await ack_answered->wait_for(std::chrono::seconds(1));
     }
     if (cur.stalled())
       log.warn("poll.pass_stalled", {{"list", crm::to_wire(status)}, {"offset", cur.next_offset()},
@@ -606,7 +624,11 @@ struct reconciler::impl {
     std::unordered_set<std::string> sent;
     for (const auto& i : items) sent.insert(i.number);
     const auto batch_size = items.size();
+    const auto call = ++ack_calls_sent;
+    ack_calls_unanswered.insert(call);
     auto answer = co_await crm.acknowledge(std::move(items));
+    ack_calls_unanswered.erase(call);
+    ack_answered->notify();
     if (!answer) {
       // The answer is lost or the call failed after its retries: CRM.COM may or may not have
       // applied it. The ledger still says "waiting", so these charges are sent again later;
@@ -718,6 +740,7 @@ asio::awaitable<result<run_summary>> reconciler::run(bool once) {
   d.ack_wake.emplace(ex);
   d.poll_wake.emplace(ex);
   d.ack_gate.emplace(ex);
+  d.ack_answered.emplace(ex);
   d.posts_drained.emplace(ex);
   d.progress_wake.emplace(ex);
   d.bill_committed.emplace(ex, asio::steady_timer::time_point::max());

@@ -148,4 +148,24 @@ exit_info child::stop(std::chrono::milliseconds grace) {
   return wait(grace);
 }
 
+result<std::string> wait_for_port(const std::filesystem::path& file, const std::filesystem::path& log,
+                                  std::string_view name) {
+  for (int i = 0; i < 1500; ++i) {
+    std::ifstream in(file);
+    std::string port;
+    if (in && std::getline(in, port) && !port.empty()) return port;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return error{errc::connect_failed, std::string(name) + " did not listen within 30 s (see " + log.string() + ")"};
+}
+
+result<void> write_file(const std::filesystem::path& p, const std::string& text, std::filesystem::perms perms) {
+  std::ofstream out(p, std::ios::trunc);
+  out << text;
+  out.close();
+  if (!out) return error{errc::invalid_argument, "cannot write " + p.string()};
+  std::filesystem::permissions(p, perms);
+  return {};
+}
+
 }  // namespace chargerecon::bench

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/error.hpp"
@@ -50,5 +51,14 @@ class child {
   pid_t pid_ = -1;
   std::chrono::steady_clock::time_point started_;
 };
+
+// The port a simulator wrote to `file` once listening (its --port-file), waiting up to 30 s.
+// Errors: connect_failed naming `name` and its `log` when it did not listen in time.
+result<std::string> wait_for_port(const std::filesystem::path& file, const std::filesystem::path& log,
+                                  std::string_view name);
+
+// Writes `text` to `p` (replacing it), then gives it `perms`.
+// Errors: invalid_argument naming the path.
+result<void> write_file(const std::filesystem::path& p, const std::string& text, std::filesystem::perms perms);
 
 }  // namespace chargerecon::bench

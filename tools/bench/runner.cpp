@@ -54,16 +54,6 @@ result<binaries> find_binaries(const fs::path& build) {
 
 std::string ms_text(double ms) { return std::to_string(static_cast<long long>(ms)) + "ms"; }
 
-result<std::string> wait_for_port(const fs::path& file, const fs::path& log, std::string_view name) {
-  for (int i = 0; i < 1500; ++i) {
-    std::ifstream in(file);
-    std::string port;
-    if (in && std::getline(in, port) && !port.empty()) return port;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return error{errc::connect_failed, std::string(name) + " did not listen within 30 s (see " + log.string() + ")"};
-}
-
 // The simulators of one run, stopped (SIGTERM) when this goes out of scope.
 struct simulators {
   child crm;
@@ -160,15 +150,6 @@ result<std::pair<std::uint64_t, std::uint64_t>> read_counters(const simulators& 
   auto bill_state = sim_audit::parse_billing_state(*bill_body);
   if (!bill_state) return bill_state.error();
   return std::pair{calls, bill_state->posts_total};
-}
-
-result<void> write_file(const fs::path& p, const std::string& text, fs::perms perms) {
-  std::ofstream out(p, std::ios::trunc);
-  out << text;
-  out.close();
-  if (!out) return error{errc::invalid_argument, "cannot write " + p.string()};
-  fs::permissions(p, perms);
-  return {};
 }
 
 std::string engine_config_text(const simulators& sims, const fs::path& ledger, std::size_t concurrency) {

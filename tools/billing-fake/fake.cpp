@@ -111,6 +111,7 @@ fake::fault fake::draw_fault() {
   if (u < (edge += config_.fail_5xx)) return fault::fail_5xx;
   if (u < (edge += config_.rate_limit)) return fault::rate_limit;
   if (u < (edge += config_.apply_then_drop)) return fault::apply_then_drop;
+  if (u < (edge += config_.malformed_json)) return fault::malformed_json;
   return fault::none;
 }
 
@@ -146,6 +147,16 @@ bool fake::authorized(const http::server_request& request) const {
 
 fake_reply fake::handle(const http::server_request& request) {
   const auto parsed = boost::urls::parse_origin_form(request.target);
+  if (parsed && parsed->encoded_path() == "/stats") {
+    if (request.verb != http::method::get) return error_answer(405, "GET /stats only", "bad_method");
+    return answer(200, stats_object(), "state");
+  }
+  if (parsed && parsed->encoded_path() == "/faults") {
+    if (request.verb != http::method::post) return error_answer(405, "POST /faults only", "bad_method");
+    if (auto applied = apply_fault_settings(config_, request.body); !applied)
+      return error_answer(400, applied.error().diagnostic, "bad_faults");
+    return answer(200, {{"faults", "set"}}, "state");
+  }
   if (parsed && parsed->encoded_path() == "/state") {
     if (request.verb != http::method::get) return error_answer(405, "GET /state only", "bad_method");
     http::server_reply r;
@@ -158,6 +169,7 @@ fake_reply fake::handle(const http::server_request& request) {
   if (request.verb != http::method::post) return error_answer(405, "charges are POSTed", "bad_method");
   auto out = charge(request);
   out.delay = draw_delay();
+  if (out.delay.count() > 0) ++faults_injected_["latency"];
   return out;
 }
 
@@ -166,7 +178,11 @@ fake_reply fake::charge(const http::server_request& request) {
   const std::string_view key = request.header("Idempotency-Key").value_or(std::string_view{});
   if (!key.empty()) ++posts_by_key_[std::string(key)];
 
-  switch (draw_fault()) {
+  const auto drawn = draw_fault();
+  static constexpr std::string_view fault_names[] = {
+      "", "drop", "fail_5xx", "rate_limit", "apply_then_drop", "malformed_json"};
+  if (drawn != fault::none) ++faults_injected_[std::string(fault_names[static_cast<int>(drawn)])];
+  switch (drawn) {
     case fault::drop: {
       fake_reply r;
       r.reply.what = http::server_reply::action::drop;
@@ -184,6 +200,17 @@ fake_reply fake::charge(const http::server_request& request) {
       auto r = bill(request, key);
       r.reply.what = http::server_reply::action::drop;
       r.outcome += "_then_dropped";
+      return r;
+    }
+    case fault::malformed_json: {
+      // The charge is billed, but its answer is unreadable: only a replay tells the reference.
+      // A refusal keeps its answer: it is the billed (201) and replayed (409) ones that matter.
+      auto r = bill(request, key);
+      if (r.reply.resp.status == 201 || r.reply.resp.status == 409) {
+        r.reply.resp.body = "<html><body>" + std::to_string(r.reply.resp.status) + "</body></html>\n";
+        r.reply.resp.headers = {{"Content-Type", "text/html"}};
+        r.outcome += "_then_garbled";
+      }
       return r;
     }
     case fault::none: break;
@@ -206,11 +233,17 @@ fake_reply fake::bill(const http::server_request& request, std::string_view key)
                                  "' is not the Idempotency-Key '" + quote_peer_text(key) + "'",
                         "key_mismatch");
 
-  if (const auto it = by_key_.find(key); it != by_key_.end())
+  if (const auto it = by_key_.find(key); it != by_key_.end()) {
+    const auto& first = records_[it->second];
+    if (posted->customer != first.customer || posted->amount != first.amount || posted->currency != first.currency)
+      ++replay_conflicts_[std::string(key)];
     return answer(409, {{"reference_number", records_[it->second].reference_number}, {"number", key}}, "replay");
+  }
 
-  if (config_.reject_customers.contains(posted->customer))
+  if (config_.reject_customers.contains(posted->customer)) {
+    ++faults_injected_["held_refused"];
     return error_answer(422, "customer '" + quote_peer_text(posted->customer) + "' cannot be billed", "rejected");
+  }
 
   char reference[32];
   std::snprintf(reference, sizeof reference, "B-%06zu", records_.size() + 1);
@@ -232,8 +265,71 @@ std::string fake::state_json() const {
   }
   boost::json::object by_key;
   for (const auto& [key, n] : posts_by_key_) by_key[key] = n;
-  return boost::json::serialize(boost::json::object{
-      {"records", std::move(records)}, {"posts_total", posts_total_}, {"posts_by_key", std::move(by_key)}});
+  boost::json::object conflicts;
+  for (const auto& [key, n] : replay_conflicts_) conflicts[key] = n;
+  boost::json::array rejected;
+  for (const auto& c : config_.reject_customers) rejected.emplace_back(c);
+  auto state = stats_object();
+  state["records"] = std::move(records);
+  state["posts_by_key"] = std::move(by_key);
+  state["replay_conflicts"] = std::move(conflicts);
+  state["reject_customers"] = std::move(rejected);
+  return boost::json::serialize(state);
+}
+
+boost::json::object fake::stats_object() const {
+  static constexpr std::string_view kinds[] = {"latency",         "drop",           "fail_5xx",    "rate_limit",
+                                               "apply_then_drop", "malformed_json", "held_refused"};
+  boost::json::object faults;
+  for (const auto kind : kinds) {
+    const auto it = faults_injected_.find(kind);
+    faults[kind] = it == faults_injected_.end() ? 0 : it->second;
+  }
+  std::uint64_t conflicts = 0;
+  for (const auto& [key, n] : replay_conflicts_) conflicts += n;
+  return {{"posts_total", posts_total_},
+          {"record_count", records_.size()},
+          {"faults_injected", std::move(faults)},
+          {"replay_conflict_count", conflicts}};
+}
+
+std::string fake::stats_json() const { return boost::json::serialize(stats_object()); }
+
+result<void> apply_fault_settings(fake_config& config, std::string_view json_object_text) {
+  const auto bad = [](std::string text) { return error{errc::invalid_argument, std::move(text)}; };
+  simdjson::ondemand::parser parser;
+  const simdjson::padded_string padded(json_object_text);
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::object obj;
+  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return bad("the faults are not a JSON object");
+  fake_config next = config;
+  for (auto item : obj) {
+    simdjson::ondemand::field f;
+    std::string_view key;
+    if (std::move(item).get(f) || f.unescaped_key().get(key)) return bad("the faults are not a JSON object");
+    if (key == "latency" || key == "jitter") {
+      std::uint64_t ms = 0;
+      if (f.value().get_uint64().get(ms) || ms > 3'600'000)
+        return bad(std::string(key) + " must be whole milliseconds from 0 to 3600000");
+      (key == "latency" ? next.latency : next.jitter) = std::chrono::milliseconds(ms);
+      continue;
+    }
+    double* target = key == "drop"              ? &next.drop
+                     : key == "fail_5xx"        ? &next.fail_5xx
+                     : key == "rate_limit"      ? &next.rate_limit
+                     : key == "apply_then_drop" ? &next.apply_then_drop
+                     : key == "malformed_json"  ? &next.malformed_json
+                                                : nullptr;
+    if (!target) return bad("unknown fault setting '" + quote_peer_text(key) + "'");
+    double p = 0;
+    if (f.value().get_double().get(p) || !(p >= 0 && p <= 1)) return bad(std::string(key) + " must be from 0 to 1");
+    *target = p;
+  }
+  if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return bad("the faults are not a JSON object");
+  if (next.drop + next.fail_5xx + next.rate_limit + next.apply_then_drop + next.malformed_json > 1.0 + 1e-9)
+    return bad("drop, fail_5xx, rate_limit, apply_then_drop and malformed_json add up to more than 1");
+  config = std::move(next);
+  return {};
 }
 
 }  // namespace chargerecon::billing_fake

@@ -4,8 +4,11 @@
 // main.cpp puts it behind http::server, and unit_billing_fake drives it directly.
 // Not thread-safe: one io_context thread calls it.
 
+#include "common/error.hpp"
 #include "http/message.hpp"
 #include "http/server.hpp"
+
+#include <boost/json/object.hpp>
 
 #include <chrono>
 #include <cstdint>
@@ -28,8 +31,16 @@ struct fake_config {
   double fail_5xx = 0;         // 503, nothing recorded
   double rate_limit = 0;       // 429 with Retry-After: 1, nothing recorded
   double apply_then_drop = 0;  // handle the charge (record it), then close without answering
+  double malformed_json = 0;   // handle the charge (record it), then answer 201 with a body that is not JSON
   std::uint64_t seed = 1;
 };
+
+// POST /faults: a JSON object with any of "latency", "jitter" (whole ms), "drop", "fail_5xx",
+// "rate_limit", "apply_then_drop", "malformed_json" (probabilities), applied to `config` all
+// or nothing (the probabilities then add up to at most 1). Customers on the reject list are no
+// fault and stay as they are.
+// Errors: invalid_argument naming the key (unknown keys included) or the sum.
+result<void> apply_fault_settings(fake_config& config, std::string_view json_object_text);
 
 // One billed charge.
 struct record {
@@ -51,7 +62,8 @@ class fake {
  public:
   explicit fake(fake_config config);
 
-  // One request: a charge POST to the configured path, GET /state, or else 404/405.
+  // One request: a charge POST to the configured path, GET /state, GET /stats, POST /faults,
+  // or else 404/405.
   fake_reply handle(const http::server_request& request);
 
   const std::vector<record>& records() const { return records_; }
@@ -61,11 +73,21 @@ class fake {
   std::uint64_t posts_for(std::string_view key) const;
 
   // GET /state's body: {"records": [{"reference_number", "number", "customer", "amount" (the
-  // exact text, as a JSON string), "currency", "posts"}], "posts_total", "posts_by_key": {...}}.
+  // exact text, as a JSON string), "currency", "posts"}], "posts_total", "posts_by_key": {...},
+  // "replay_conflicts": {key: n}, "reject_customers": [...], and stats_json()'s members}.
   std::string state_json() const;
+  // GET /stats's body, the counters alone (cheap to poll): {"posts_total", "record_count",
+  // "faults_injected": {"latency", "drop", "fail_5xx", "rate_limit", "apply_then_drop",
+  // "malformed_json", "held_refused"}, "replay_conflict_count"}.
+  std::string stats_json() const;
+
+  // Posts that replayed a billed key with another charge in the body (number, customer,
+  // amount or currency differing from the record): a client reusing a key for something else.
+  const std::map<std::string, std::uint64_t, std::less<>>& replay_conflicts() const { return replay_conflicts_; }
 
  private:
-  enum class fault { none, drop, fail_5xx, rate_limit, apply_then_drop };
+  enum class fault { none, drop, fail_5xx, rate_limit, apply_then_drop, malformed_json };
+  boost::json::object stats_object() const;
   fault draw_fault();
   std::chrono::milliseconds draw_delay();
   std::uint64_t next_random();
@@ -80,6 +102,8 @@ class fake {
   std::map<std::string, std::size_t, std::less<>> by_key_;  // Idempotency-Key -> index in records_
   std::map<std::string, std::uint64_t, std::less<>> posts_by_key_;
   std::uint64_t posts_total_ = 0;
+  std::map<std::string, std::uint64_t, std::less<>> faults_injected_;
+  std::map<std::string, std::uint64_t, std::less<>> replay_conflicts_;
 };
 
 }  // namespace chargerecon::billing_fake

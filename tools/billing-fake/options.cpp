@@ -47,7 +47,8 @@ std::string usage_text() {
 
 The reference billing system of chargerecon's billing HTTP contract, for tests and demos.
 POST <path> with Idempotency-Key bills a charge once (201, then 409 with the first reference);
-GET /state shows what was billed.
+GET /state shows what was billed, GET /stats the counters alone (posts, faults injected by kind);
+POST /faults {"fail_5xx": 0, "latency": 5, ...} changes the fault settings while it runs.
 
   --listen ADDR            address to listen on (default 127.0.0.1)
   --port N                 port (default 0: the kernel picks one; see --port-file)
@@ -62,6 +63,8 @@ GET /state shows what was billed.
   --fail-5xx P             probability of a 503 without recording (0..1, default 0)
   --rate-limit P           probability of a 429 with Retry-After: 1, without recording
   --apply-then-drop P      probability of recording the charge, then closing without an answer
+  --malformed-json P       probability of recording the charge, then answering 201 with a body
+                           that is not JSON
   --drop P                 probability of closing without recording or answering
   --seed N                 seed of the fault draws and jitter (default 1)
   --quiet                  log only warnings and errors
@@ -149,6 +152,8 @@ result<fake_options> parse_options(const std::vector<std::string>& args) {
       failed = probability(o.fake.rate_limit);
     } else if (flag == "apply-then-drop") {
       failed = probability(o.fake.apply_then_drop);
+    } else if (flag == "malformed-json") {
+      failed = probability(o.fake.malformed_json);
     } else if (flag == "drop") {
       failed = probability(o.fake.drop);
     } else if (flag == "seed") {
@@ -161,9 +166,11 @@ result<fake_options> parse_options(const std::vector<std::string>& args) {
     if (failed) return std::move(*failed);
   }
 
-  const double faults = o.fake.drop + o.fake.fail_5xx + o.fake.rate_limit + o.fake.apply_then_drop;
+  const double faults =
+      o.fake.drop + o.fake.fail_5xx + o.fake.rate_limit + o.fake.apply_then_drop + o.fake.malformed_json;
   if (faults > 1.0 + 1e-9)
-    return error{errc::invalid_argument, "--drop, --fail-5xx, --rate-limit and --apply-then-drop add up to more than 1"};
+    return error{errc::invalid_argument,
+                 "--drop, --fail-5xx, --rate-limit, --apply-then-drop and --malformed-json add up to more than 1"};
   if (o.server.tls_cert_file.empty() != o.server.tls_key_file.empty())
     return error{errc::invalid_argument, "--tls-cert and --tls-key go together"};
   return o;

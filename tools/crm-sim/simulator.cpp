@@ -133,6 +133,12 @@ constexpr promotion promotions[] = {
      ""},
 };
 
+// Every kind of fault crm-sim counts: a delayed answer, the fault_outcome kinds, an
+// acknowledgement applied and its answer dropped, a refusal made by ack_refuse_first, and a
+// token refused as expired by token_expiry_every (before its real lifetime).
+constexpr std::string_view fault_kinds[] = {"latency",       "fail_5xx",    "drop",          "malformed_json",
+                                            "truncate_json", "ack_refused", "token_expired", "ack_apply_then_drop"};
+
 constexpr std::string_view channels[] = {"WEB", "STORE", "MOBILE", "BROADBAND", "OTHER"};
 
 struct subscription {
@@ -159,6 +165,8 @@ struct simulator::impl {
   fault_dice dice;
   std::size_t login_count = 0;
   std::map<std::string, std::uint64_t, std::less<>> calls;
+  // Faults injected so far, by kind (the keys of fault_kinds below), for /sim/state and /sim/stats.
+  std::map<std::string, std::uint64_t, std::less<>> faults_injected;
   std::map<std::string, subscription, std::less<>> subscriptions;  // by billing customer
   std::map<std::string, std::string, std::less<>> devices;         // ESN -> group
   time_point last_now;
@@ -221,7 +229,7 @@ struct simulator::impl {
   }
 
   // An error answer when the token does not let the call through.
-  std::optional<answer> check_token(const std::optional<std::string>& token, time_point now) const {
+  std::optional<answer> check_token(const std::optional<std::string>& token, time_point now) {
     const unsigned status = config.token_error_http_401 ? 401 : 200;
     if (!token) return error_answer("INVALID_TOKEN", "Invalid token", status);
     const auto it = tokens.find(*token);
@@ -229,6 +237,7 @@ struct simulator::impl {
     const auto age = now - it->second;
     const auto& every = config.faults.token_expiry_every;
     if (age >= config.token_lifetime || (every.count() > 0 && age >= every)) {
+      if (age < config.token_lifetime) ++faults_injected["token_expired"];
       return error_answer("TOKEN_EXPIRED", "Token expired", status);
     }
     return std::nullopt;
@@ -415,6 +424,7 @@ struct simulator::impl {
                       "Reference number " + *a.reference + " is already used for charge " + owner->second);
       } else if (c.fault_refusals < config.faults.ack_refuse_first) {
         ++c.fault_refusals;
+        ++faults_injected["ack_refused"];
         refuse_charge(config.faults.ack_refuse_code, "Charge " + c.number + " cannot be acknowledged right now");
       } else {
         c.acknowledged = true;
@@ -659,18 +669,40 @@ struct simulator::impl {
       o["raw"] = c.raw_json.has_value();
       list.push_back(std::move(o));
     }
-    boost::json::object calls_json;
-    for (const auto& [method, n] : calls) calls_json[method] = n;
-    boost::json::object state;
+    boost::json::object state = stats_json();
     state["charges"] = std::move(list);
-    state["logins"] = login_count;
-    state["calls"] = std::move(calls_json);
     state["faults"] = fault_settings_json(config.faults);
     state["registered_devices"] = devices.size();
     state["time"] = format_date(last_now);
     answer a;
     a.body = boost::json::serialize(state);
     a.count = charges.size();
+    return a;
+  }
+
+  // The counters alone: cheap to ask for often (a chaos run polls it to time its kills).
+  boost::json::object stats_json() const {
+    boost::json::object calls_json;
+    for (const auto& [method, n] : calls) calls_json[method] = n;
+    boost::json::object faults_json;
+    for (const auto kind : fault_kinds) {
+      const auto it = faults_injected.find(kind);
+      faults_json[kind] = it == faults_injected.end() ? 0 : it->second;
+    }
+    std::size_t acknowledged = 0;
+    for (const auto& c : charges) acknowledged += c.acknowledged ? 1 : 0;
+    boost::json::object o;
+    o["logins"] = login_count;
+    o["calls"] = std::move(calls_json);
+    o["faults_injected"] = std::move(faults_json);
+    o["charge_count"] = charges.size();
+    o["acknowledged_count"] = acknowledged;
+    return o;
+  }
+
+  answer sim_stats() const {
+    answer a;
+    a.body = boost::json::serialize(stats_json());
     return a;
   }
 
@@ -717,6 +749,7 @@ struct simulator::impl {
     if (name == "state") return get ? sim_state() : sim_error(405, "/sim/state takes GET");
     if (name == "charges") return get ? sim_error(405, "/sim/charges takes POST") : sim_append_charges(req);
     if (name == "faults") return sim_faults(req);
+    if (name == "stats") return get ? sim_stats() : sim_error(405, "/sim/stats takes GET");
     return sim_error(404, "no such test endpoint");
   }
 
@@ -779,8 +812,10 @@ struct simulator::impl {
 
     const auto fault = dice.roll(config.faults, r->calls);
     out.delay = fault.delay;
+    if (fault.delay.count() > 0) ++faults_injected["latency"];
     switch (fault.outcome) {
       case fault_outcome::fail_5xx: {
+        ++faults_injected["fail_5xx"];
         answer a;
         a.http_status = fault.http_status;
         a.body = "<html><body><h1>" + std::to_string(fault.http_status) + " Server Error</h1></body></html>\n";
@@ -789,6 +824,7 @@ struct simulator::impl {
         return finish(out, std::move(a));
       }
       case fault_outcome::drop:
+        ++faults_injected["drop"];
         out.outcome = "fault:drop";
         out.reply.what = http::server_reply::action::drop;
         return out;
@@ -801,6 +837,7 @@ struct simulator::impl {
         answer a;
         a.body = std::string(garbage[fault.variant % std::size(garbage)]);
         a.outcome = "fault:malformed_json";
+        ++faults_injected["malformed_json"];
         return finish(out, std::move(a));
       }
       case fault_outcome::none:
@@ -833,10 +870,12 @@ struct simulator::impl {
       a = devices_call(req, now, false);
 
     if (fault.outcome == fault_outcome::truncate_json) {
+      ++faults_injected["truncate_json"];
       a.body.resize(a.body.size() / 2);
       a.outcome = "fault:truncate_json after " + a.outcome;
     }
     if (a.drop_after_applying) {
+      ++faults_injected["ack_apply_then_drop"];
       out.outcome = "fault:ack_apply_then_drop after " + a.outcome;
       out.count = a.count;
       out.reply.what = http::server_reply::action::drop;

@@ -131,10 +131,24 @@ class auditor {
       }
       if (l.state == charge_state::dead && c->acknowledged)
         flag("dead_acknowledged", l.number, "dead in the ledger, yet acknowledged in crm-sim");
+      if (l.state == charge_state::dead && options_.forbid_dead)
+        flag("dead_charge", l.number, "dead in the ledger: its acknowledgement was given up");
+      if (l.state == charge_state::held && billing_.reject_customers &&
+          !billing_.reject_customers->contains(l.customer))
+        flag("held_not_refused", l.number,
+             "held in the ledger, yet billing-fake does not refuse customer " + quoted(l.customer));
     }
   }
 
   void check_billing() {
+    for (const auto& [key, posts] : billing_.posts_by_key) {
+      if (!ledger_of(key))
+        flag("billing_post_not_in_ledger", key,
+             "billing-fake was posted it " + std::to_string(posts) + " time(s); the ledger does not know it");
+    }
+    for (const auto& [key, n] : billing_.replay_conflicts)
+      flag("billing_replay_differs", key,
+           "billing-fake was posted it again " + std::to_string(n) + " time(s) with another charge in the body");
     for (const auto& [number, records] : billing_by_number_) {
       if (records.size() > 1) {
         std::string refs;

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,6 +46,10 @@ struct billing_state {
   std::vector<billing_record> records;
   std::uint64_t posts_total = 0;
   std::map<std::string, std::uint64_t, std::less<>> posts_by_key;  // Idempotency-Key -> posts
+  // Posts that replayed a billed key with another charge in the body, by key.
+  std::map<std::string, std::uint64_t, std::less<>> replay_conflicts;
+  // The customers billing-fake refuses (its --reject-customers), when its state says.
+  std::optional<std::set<std::string, std::less<>>> reject_customers;
 };
 
 // What the audit needs of one ledger charge.
@@ -66,6 +71,9 @@ struct audit_options {
   // The run is over: every processed charge must have reached a final state, and an
   // acknowledgement crm-sim applied but whose answer chargerecond never saw is a discrepancy.
   bool expect_drained = false;
+  // No charge may end dead: the run's acknowledgement refusals all end before ack.max_attempts
+  // (a chaos run's), so a dead charge means the daemon miscounted or mishandled an answer.
+  bool forbid_dead = false;
 };
 
 // One way the states disagree. `rule` is a stable name (tests and scripts match on it),
@@ -112,6 +120,13 @@ struct audit_report {
 //   billing_amount_differs, billing_customer_differs, billing_currency_differs
 //                                  a billing record's text is not crm-sim's
 //   billing_duplicate_records      more than one billing record for one charge number
+//   billing_post_not_in_ledger     billing-fake was posted a key (a charge number) the ledger
+//                                  does not know, whatever came of the post
+//   billing_replay_differs         billing-fake was posted a billed key again with another
+//                                  customer, amount or currency in the body
+//   held_not_refused               a held ledger charge of a customer billing-fake does not refuse
+//                                  (only when billing-fake's state names the customers it refuses)
+//   dead_charge                    with forbid_dead: a charge dead in the ledger
 //   ledger_reference_not_in_billing the ledger holds a billing reference billing-fake has no
 //                                  record of
 //   crm_ack_unknown_to_ledger      crm-sim acknowledged a charge the ledger never recorded

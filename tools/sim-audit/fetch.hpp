@@ -1,5 +1,5 @@
 #pragma once
-// Fetching a simulator's state over HTTP: one GET, synchronous for the caller (sim-audit is a
+// Talking to a simulator's test endpoints over HTTP: one GET (or POST), synchronous for the caller (sim-audit is a
 // one-shot command), on an io_context of its own.
 
 #include <chrono>
@@ -15,5 +15,10 @@ namespace chargerecon::sim_audit {
 // Errors: those of http::client (invalid_url, plain_http_refused, connect_failed, request_timeout,
 // response_too_large, ...), and http_protocol_error for a status other than 200, naming the URL.
 result<std::string> fetch_state(std::string_view base_url, std::string_view target, std::chrono::milliseconds timeout);
+
+// POST `body` (JSON) to `target`, e.g. a simulator's fault settings; the body of a 200 answer.
+// Errors: as fetch_state.
+result<std::string> post_json(std::string_view base_url, std::string_view target, std::string body,
+                              std::chrono::milliseconds timeout);
 
 }  // namespace chargerecon::sim_audit

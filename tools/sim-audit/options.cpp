@@ -67,6 +67,9 @@ result<cli_options> parse_options(const std::vector<std::string>& args) {
     } else if (arg == "expect-drained") {
       if (auto r = flag_only(); !r) return r.error();
       o.audit.expect_drained = true;
+    } else if (arg == "no-dead") {
+      if (auto r = flag_only(); !r) return r.error();
+      o.audit.forbid_dead = true;
     } else if (arg == "crm-url" || arg == "billing-url" || arg == "ledger") {
       auto v = value();
       if (!v) return v.error();
@@ -98,7 +101,7 @@ result<cli_options> parse_options(const std::vector<std::string>& args) {
 
 std::string usage_text() {
   return "usage: sim-audit --crm-url URL --billing-url URL --ledger PATH [--bill-statuses S,...]\n"
-         "                 [--expect-drained] [--json] [--timeout SECONDS]\n"
+         "                 [--expect-drained] [--no-dead] [--json] [--timeout SECONDS]\n"
          "\n"
          "Checks that crm-sim's state (GET /sim/state), billing-fake's state (GET /state) and a\n"
          "chargerecond ledger (opened read-only) agree exactly: every billed charge billed once\n"
@@ -115,6 +118,8 @@ std::string usage_text() {
          "                         held or dead, and crm-sim and the ledger must agree on every\n"
          "                         acknowledgement (without it, an acknowledgement whose answer was\n"
          "                         lost in flight is not a discrepancy)\n"
+         "  --no-dead              no charge may be dead in the ledger (a run whose acknowledgement\n"
+         "                         refusals all end before ack.max_attempts)\n"
          "  --json                 print one JSON object instead of the text report\n"
          "  --timeout SECONDS      per state fetch (default 30)\n"
          "  --help                 this text\n"

@@ -143,6 +143,27 @@ result<billing_state> parse_billing_state(std::string_view body) {
         fail("posts_by_key['" + quote_peer_text(key, 64) + "'] is not a whole number");
       state.posts_by_key[std::string(key)] = n;
     }
+    // Members of newer billing-fakes: read when present.
+    od::object conflicts;
+    if (!root.find_field_unordered("replay_conflicts").get_object().get(conflicts)) {
+      for (auto item : conflicts) {
+        od::field field;
+        std::string_view key;
+        std::uint64_t n = 0;
+        if (std::move(item).get(field) || field.unescaped_key().get(key) || field.value().get_uint64().get(n))
+          fail("replay_conflicts holds something other than key: whole number");
+        state.replay_conflicts[std::string(key)] = n;
+      }
+    }
+    od::array rejected;
+    if (!root.find_field_unordered("reject_customers").get_array().get(rejected)) {
+      state.reject_customers.emplace();
+      for (auto item : rejected) {
+        std::string_view customer;
+        if (item.get_string().get(customer)) fail("reject_customers holds something other than strings");
+        state.reject_customers->emplace(customer);
+      }
+    }
     return state;
   });
 }

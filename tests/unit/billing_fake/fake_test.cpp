@@ -215,6 +215,81 @@ TEST(billing_fake, apply_then_drop_records_then_closes_and_the_retry_replays) {
   EXPECT_EQ(f.records().size(), 1u);  // never a second record
 }
 
+TEST(billing_fake, malformed_json_records_then_answers_garbage_and_the_retry_replays) {
+  fake_config c;
+  c.malformed_json = 1.0;
+  fake f(c);
+  const auto first = f.handle(post("I1", charge_body("I1")));
+  EXPECT_EQ(first.reply.resp.status, 201u);
+  boost::system::error_code ec;
+  (void)boost::json::parse(first.reply.resp.body, ec);
+  EXPECT_TRUE(ec) << first.reply.resp.body;  // no reference to read
+  ASSERT_EQ(f.records().size(), 1u);
+  EXPECT_EQ(f.handle(post("I1", charge_body("I1"))).reply.resp.status, 409u);
+  EXPECT_EQ(f.records().size(), 1u);  // never a second record
+}
+
+TEST(billing_fake, stats_count_each_kind_of_fault_and_state_names_the_refused_customers) {
+  fake_config c;
+  c.reject_customers = {"C0007"};
+  fake f(c);
+  const auto set_faults = [&f](std::string body) {
+    http::server_request r;
+    r.verb = http::method::post;
+    r.target = "/faults";
+    r.body = std::move(body);
+    return f.handle(r);
+  };
+  const auto post_one = [&f](std::string_view key, std::string_view customer = "C0001") {
+    return f.handle(post(key, charge_body(key, customer)));
+  };
+  ASSERT_EQ(set_faults(R"({"drop": 1})").reply.resp.status, 200u);
+  post_one("I1");
+  set_faults(R"({"drop": 0, "fail_5xx": 1, "latency": 2})");
+  post_one("I1");
+  set_faults(R"({"fail_5xx": 0, "rate_limit": 1, "latency": 0})");
+  post_one("I1");
+  set_faults(R"({"rate_limit": 0, "apply_then_drop": 1})");
+  post_one("I1");
+  set_faults(R"({"apply_then_drop": 0, "malformed_json": 1})");
+  post_one("I2");
+  set_faults(R"({"malformed_json": 0})");
+  post_one("I3", "C0007");
+  // The same key with another amount: a client reusing a key for another charge.
+  f.handle(post("I2", charge_body("I2", "C0001", "0.2")));
+
+  http::server_request stats;
+  stats.target = "/stats";
+  const auto s = boost::json::parse(f.handle(stats).reply.resp.body).as_object();
+  const auto& faults = s.at("faults_injected").as_object();
+  for (const auto* kind : {"drop", "fail_5xx", "rate_limit", "apply_then_drop", "malformed_json", "held_refused",
+                           "latency"})
+    EXPECT_EQ(faults.at(kind).to_number<int>(), 1) << kind;
+  EXPECT_EQ(s.at("posts_total").to_number<int>(), 7);
+  EXPECT_EQ(s.at("record_count").to_number<int>(), 2);
+  EXPECT_EQ(s.at("replay_conflict_count").to_number<int>(), 1);
+  EXPECT_FALSE(s.contains("records"));  // cheap: no record list
+
+  const auto state = boost::json::parse(f.handle(get_state()).reply.resp.body).as_object();
+  EXPECT_EQ(state.at("reject_customers").as_array(), boost::json::array{"C0007"});
+  EXPECT_EQ(state.at("replay_conflicts").as_object().at("I2").to_number<int>(), 1);
+  EXPECT_EQ(state.at("faults_injected"), s.at("faults_injected"));
+}
+
+TEST(billing_fake, fault_settings_are_applied_all_or_nothing) {
+  fake_config c;
+  EXPECT_TRUE(apply_fault_settings(c, R"({"drop": 0.25, "jitter": 5})"));
+  EXPECT_EQ(c.drop, 0.25);
+  EXPECT_EQ(c.jitter, std::chrono::milliseconds(5));
+  for (const auto* bad : {R"({"drop": 0.5, "bogus": 1})", R"({"drop": 2})", R"({"fail_5xx": 0.8})", R"([1])",
+                          R"({"latency": -1})", "{"}) {
+    auto r = apply_fault_settings(c, bad);
+    EXPECT_FALSE(r) << bad;
+  }
+  EXPECT_EQ(c.drop, 0.25);  // untouched by the refused ones
+  EXPECT_EQ(c.fail_5xx, 0.0);
+}
+
 TEST(billing_fake, faults_follow_the_seed_and_their_probabilities) {
   fake_config c;
   c.fail_5xx = 0.3;

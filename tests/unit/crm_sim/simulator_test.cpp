@@ -646,6 +646,51 @@ TEST_F(simulator_test, sim_state_reports_charges_logins_and_calls) {
   EXPECT_EQ(state.at("calls").at("authentication/token").to_number<int>(), 1);
 }
 
+TEST_F(simulator_test, sim_stats_counts_each_kind_of_fault_injected) {
+  config.faults.ack_refuse_first = 1;
+  config.faults.token_expiry_every = seconds(30);
+  start();
+  auto token = login();
+  // A refusal by ack_refuse_first, then the charge goes through.
+  EXPECT_EQ(acknowledge(token, {ack_of(number(1), "R1")}).at(number(1)), "TEMPORARY_FAILURE");
+  EXPECT_TRUE(acknowledge(token, {ack_of(number(1), "R1")}).empty());
+  // An expired token, 30 s after issue.
+  auto expired = list_answer(token, "PROCESSED", 0, 5, t0 + seconds(31));
+  EXPECT_EQ(expired.at("status").at("description"), "TOKEN_EXPIRED");
+  token = login(t0 + seconds(31));
+  call(post("/sim/faults", R"({"fail_5xx":1})"), t0);
+  EXPECT_EQ(sim->handle(get(api + "netflix/promotions/list?token=" + token), t0).reply.resp.status / 100, 5u);
+  call(post("/sim/faults", R"({"fail_5xx":0,"drop":1,"latency":"3ms"})"), t0);
+  EXPECT_EQ(sim->handle(get(api + "netflix/promotions/list?token=" + token), t0).reply.what,
+            http::server_reply::action::drop);
+  call(post("/sim/faults", R"({"drop":0,"latency":0,"malformed_json":1})"), t0);
+  (void)sim->handle(get(api + "netflix/promotions/list?token=" + token), t0);
+  call(post("/sim/faults", R"({"malformed_json":0,"truncate_json":1})"), t0);
+  (void)sim->handle(get(api + "netflix/promotions/list?token=" + token), t0);
+  call(post("/sim/faults", R"({"truncate_json":0,"ack_apply_then_drop":1,"ack_refuse_first":0})"), t0);
+  EXPECT_EQ(
+      sim->handle(post(api + "netflix/charges/acknowledge", ack_body(token, {ack_of(number(2), "R2")})), t0).reply.what,
+      http::server_reply::action::drop);
+
+  const auto stats = call(get("/sim/stats"), t0);
+  const auto& faults = stats.at("faults_injected");
+  EXPECT_EQ(faults.at("ack_refused").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("token_expired").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("fail_5xx").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("drop").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("latency").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("malformed_json").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("truncate_json").to_number<int>(), 1);
+  EXPECT_EQ(faults.at("ack_apply_then_drop").to_number<int>(), 1);
+  EXPECT_EQ(stats.at("charge_count").to_number<int>(), 12);
+  EXPECT_EQ(stats.at("acknowledged_count").to_number<int>(), 2);
+  EXPECT_EQ(stats.at("logins").to_number<int>(), 2);
+  EXPECT_FALSE(stats.contains("charges"));  // cheap: no charge list
+  // /sim/state carries the same counters beside the charges.
+  EXPECT_EQ(call(get("/sim/state"), t0).at("faults_injected"), faults);
+  call(post("/sim/stats", "{}"), t0, 405);
+}
+
 TEST_F(simulator_test, posted_raw_charges_are_served_verbatim_and_acknowledgeable) {
   start();
   const auto token = login();

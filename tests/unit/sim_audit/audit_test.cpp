@@ -335,6 +335,32 @@ TEST(sim_audit, a_dead_charge_acknowledged) {
   EXPECT_EQ(s.hits(), one("dead_acknowledged", "I5"));
 }
 
+TEST(sim_audit, a_post_of_a_charge_the_ledger_does_not_know) {
+  states s;
+  s.billing.posts_by_key["I3"] = 1;  // PENDING, never recorded: nothing may have posted it
+  EXPECT_EQ(s.hits(), one("billing_post_not_in_ledger", "I3"));
+}
+
+TEST(sim_audit, a_billed_key_posted_again_with_another_charge) {
+  states s;
+  s.billing.replay_conflicts["I1"] = 1;
+  EXPECT_EQ(s.hits(), one("billing_replay_differs", "I1"));
+}
+
+TEST(sim_audit, a_held_charge_of_a_customer_billing_does_not_refuse) {
+  states s;
+  s.billing.reject_customers = std::set<std::string, std::less<>>{"C0007"};
+  EXPECT_EQ(s.hits(), rule_hits{});
+  s.billing.reject_customers = std::set<std::string, std::less<>>{"C0009"};
+  EXPECT_EQ(s.hits(), one("held_not_refused", "I4"));
+}
+
+TEST(sim_audit, a_dead_charge_when_none_may_die) {
+  states s;
+  s.options.forbid_dead = true;
+  EXPECT_EQ(s.hits(), one("dead_charge", "I5"));
+}
+
 // --- drained --------------------------------------------------------------------------------
 
 TEST(sim_audit, a_processed_charge_left_behind_is_not_drained) {

@@ -55,6 +55,19 @@ TEST(sim_audit_states, parses_billing_fakes_state) {
   EXPECT_EQ(s->posts_by_key, (std::map<std::string, std::uint64_t, std::less<>>{{"I00000001", 2}, {"I00000003", 1}}));
 }
 
+TEST(sim_audit_states, reads_replay_conflicts_and_refused_customers_when_present) {
+  auto s = parse_billing_state(billing_body);
+  ASSERT_TRUE(s);
+  EXPECT_TRUE(s->replay_conflicts.empty());
+  EXPECT_EQ(s->reject_customers, std::nullopt);  // an older billing-fake: nothing to check against
+  s = parse_billing_state(
+      R"({"records":[],"posts_total":0,"posts_by_key":{},"replay_conflicts":{"I7":2},"reject_customers":["C0007"]})");
+  ASSERT_TRUE(s) << s.error().to_string();
+  EXPECT_EQ(s->replay_conflicts, (std::map<std::string, std::uint64_t, std::less<>>{{"I7", 2}}));
+  EXPECT_EQ(s->reject_customers, (std::set<std::string, std::less<>>{"C0007"}));
+  EXPECT_FALSE(parse_billing_state(R"({"records":[],"posts_total":0,"posts_by_key":{},"reject_customers":[7]})"));
+}
+
 TEST(sim_audit_states, empty_states_parse) {
   EXPECT_TRUE(parse_crm_state(R"({"charges":[]})"));
   EXPECT_TRUE(parse_billing_state(R"({"records":[],"posts_total":0,"posts_by_key":{}})"));
