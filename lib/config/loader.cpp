@@ -777,7 +777,9 @@ result<secret> read_secret_file(const std::string& path, std::string_view key) {
   // Larger than any password or token; a wrong path (a log file) is refused before reading it.
   constexpr std::size_t max_bytes = 64 * 1024;
   const std::string what = std::string(key) + ": " + quote_peer_text(path, 300);
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+  // O_NONBLOCK: opening a FIFO would otherwise wait for a writer, hanging the start-up before
+  // the check below could refuse it. Reads of a regular file ignore the flag.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
   if (fd < 0) return error{errc::secret_unreadable, what + ": cannot open: " + std::strerror(errno)};
   struct closer {
     int fd;

@@ -119,6 +119,8 @@ struct reader {
   error json(std::string_view path, simdjson::error_code e) const {
     if (e == simdjson::UTF8_ERROR) return bad(path, "invalid UTF-8");
     if (e == simdjson::DEPTH_ERROR) return bad(path, "nested too deeply");
+    if (e == simdjson::STRING_ERROR) return bad(path, "invalid string escape (such as a lone \\ud800)");
+    if (e == simdjson::UNESCAPED_CHARS) return bad(path, "control character not escaped inside a string");
     return bad(path, std::string("invalid or truncated JSON (") + simdjson::error_message(e) + ")");
   }
 };
@@ -522,6 +524,60 @@ result<charge> read_charge(const reader& r, std::string_view text, const std::st
   return c;
 }
 
+// The fields that decide what is billed, to whom, and whether: two elements naming one charge
+// number may differ elsewhere (a date), never here.
+std::string conflicting_fields(const charge& a, const charge& b) {
+  std::string out;
+  const auto add = [&](bool differs, std::string_view name) {
+    if (!differs) return;
+    if (!out.empty()) out += ", ";
+    out += name;
+  };
+  add(a.customer != b.customer, "billing_system_customer_identifier");
+  add(a.amount != b.amount, "amount");
+  add(a.currency != b.currency, "currency");
+  add(a.status != b.status, "charge_status");
+  return out;
+}
+
+// One page naming a charge number twice with a different customer, amount, currency or status:
+// which of the two would we bill? Every element of that number becomes malformed (reported,
+// neither recorded nor acknowledged) until CRM.COM serves one version. Repeats that agree stay
+// charges: the ledger records the number once.
+void set_aside_conflicting_duplicates(const reader& r, const std::vector<std::string>& texts,
+                                      const std::vector<std::size_t>& charge_index, charges_page& page) {
+  std::vector<std::string> diagnostics(page.charges.size());
+  for (std::size_t i = 0; i < page.charges.size(); ++i) {
+    for (std::size_t j = i + 1; j < page.charges.size(); ++j) {
+      if (page.charges[i].number != page.charges[j].number) continue;
+      const auto fields = conflicting_fields(page.charges[i], page.charges[j]);
+      if (fields.empty()) continue;
+      const auto note = [&](std::size_t at, std::size_t other) {
+        if (!diagnostics[at].empty()) return;
+        diagnostics[at] = r.bad(join(index_path("data.charges_set", charge_index[at]), "number"),
+                                "charge " + quote_peer_text(page.charges[at].number, 60) + " is also at [" +
+                                    std::to_string(charge_index[other]) + "] with a different " + fields)
+                              .diagnostic;
+      };
+      note(i, j);
+      note(j, i);
+    }
+  }
+  std::vector<charge> kept;
+  for (std::size_t i = 0; i < page.charges.size(); ++i) {
+    if (diagnostics[i].empty()) {
+      kept.push_back(std::move(page.charges[i]));
+      continue;
+    }
+    const auto& text = texts[charge_index[i]];
+    page.malformed.push_back(malformed_charge{charge_index[i], quote_peer_text(text, 1024), std::move(diagnostics[i]),
+                                              std::move(page.charges[i].number)});
+  }
+  page.charges = std::move(kept);
+  std::sort(page.malformed.begin(), page.malformed.end(),
+            [](const malformed_charge& a, const malformed_charge& b) { return a.index < b.index; });
+}
+
 // For the report of a malformed element: its number, if it still reads as one.
 std::optional<std::string> readable_number(std::string_view text) {
   simdjson::padded_string buf(text);
@@ -638,16 +694,19 @@ result<charges_page> parse_list_charges(std::string_view body) {
   if (!texts) return r.bad("data.charges_set", "missing");
   charges_page page;
   page.entries = texts->size();
+  std::vector<std::size_t> charge_index;  // position in charges_set of each page.charges entry
   for (std::size_t i = 0; i < texts->size(); ++i) {
     const auto& text = (*texts)[i];
     auto c = read_charge(r, text, index_path("data.charges_set", i));
     if (c) {
       page.charges.push_back(std::move(*c));
+      charge_index.push_back(i);
     } else {
       page.malformed.push_back(
           malformed_charge{i, quote_peer_text(text, 1024), std::move(c.error().diagnostic), readable_number(text)});
     }
   }
+  set_aside_conflicting_duplicates(r, *texts, charge_index, page);
   return page;
 }
 

@@ -27,7 +27,9 @@ result<std::string> parse_login(std::string_view body, std::string_view method_n
 
 // netflix/charges/list. An element of charges_set that is not a usable charge does not fail
 // the page: it lands in `malformed` (its diagnostic has the same form as above) and counts in
-// `entries`. A page whose charges_set itself is missing or not an array is malformed as a whole.
+// `entries`. So do all elements naming one charge number when they disagree on its customer,
+// amount, currency or status (which would we bill?); elements that agree stay charges. A page
+// whose charges_set itself is missing or not an array is malformed as a whole.
 result<charges_page> parse_list_charges(std::string_view body);
 
 // netflix/charges/acknowledge: the refused items; empty when data.failed_charges_set is

@@ -643,14 +643,18 @@ struct reconciler::impl {
     const std::vector<std::string> sent_numbers(sent.begin(), sent.end());
     const auto classified = classify_ack_answer(sent_numbers, *answer, cfg.ack_done_error_codes);
     for (const auto& f : classified.unknown)
-      log.warn("crm.ack_refusal_unknown", {{"number", f.number}, {"error_code", f.error_code},
-                                           {"detail", "failed_charges_set names a charge this request did not send"}});
+      log.warn("crm.ack_refusal_unknown",
+               {{"number", f.number}, {"error_code", f.error_code},
+                {"detail", "failed_charges_set names a charge this request did not send: the answer is not trusted, "
+                           "every charge of the request is retried"}});
     for (const auto& f : classified.refusals) {
       ++summary.ack_refusals;
       count("chargerecon_ack_refusals_total", "Acknowledgements CRM.COM refused, by error code", {{"error_code", f.error_code}});
       log.warn("charge.ack_refused", {{"number", f.number}, {"error_code", f.error_code},
                                       {"description", quote_peer_text(f.error_description)}});
-      if (cursor) cursor->on_ack_refused(f.number);
+      // An untrusted answer may have been applied: its charges keep counting as gone (a wrong
+      // guess only repeats known charges in this pass).
+      if (cursor && classified.trusted) cursor->on_ack_refused(f.number);
     }
     const auto& report = classified.report;
     if (cursor)

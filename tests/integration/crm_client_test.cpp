@@ -25,6 +25,7 @@
 #include <chrono>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -849,6 +850,48 @@ TEST_F(crm_client_integration, wrongly_typed_charges_are_reported_by_field_and_t
   }
   EXPECT_EQ(paged_numbers, (std::vector<std::string>{"X4", "X5"}));
   EXPECT_EQ(paged_malformed, 5u);
+}
+
+// ---- an answer over the size cap ----
+
+TEST_F(crm_client_integration, a_charges_page_over_the_response_cap_fails_naming_the_cap_and_a_larger_cap_reads_it) {
+  test::crm_sim sim;
+  // One charge whose customer identifier alone is 100 KiB: the page is over a 64 KiB cap.
+  const std::string customer(100 * 1024, 'c');
+  ASSERT_EQ(sim.post_charges(R"([{"number":"BIG1","billing_system_customer_identifier":")" + customer +
+                             R"(","amount":1.00,"currency":"EUR","charge_status":"APPROVED"}])"),
+            1u);
+  const auto list_with_cap = [&](std::size_t cap) {
+    asio::io_context io;
+    http::client_config hc;
+    hc.base_url = sim.base_url();
+    hc.connect_timeout = 10s;
+    hc.request_timeout = 10s;
+    hc.max_response_bytes = cap;
+    auto h = http::client::create(io.get_executor(), hc);
+    EXPECT_TRUE(h) << h.error().to_string();
+    client c(make_http_transport(**h), operator_credentials(), quick_retries(2), log.log());
+    std::optional<result<charges_page>> out;
+    auto body = [&]() -> asio::awaitable<void> {
+      out = co_await c.list_charges(list_status::processed, 0, 50);
+      (*h)->close_idle();
+    };
+    EXPECT_TRUE(test::run_io(io, body(), io_deadline)) << sim.output();
+    return std::move(*out);
+  };
+
+  const auto capped = list_with_cap(64 * 1024);
+  ASSERT_TRUE(failed_with(capped, errc::crm_retries_exhausted)) << why(capped);
+  EXPECT_NE(capped.error().diagnostic.find("netflix/charges/list: gave up after 2 attempts"), std::string::npos)
+      << capped.error().diagnostic;
+  EXPECT_NE(capped.error().diagnostic.find("response over 65536 bytes"), std::string::npos)
+      << capped.error().diagnostic;
+  EXPECT_EQ(log.events("crm.call_retry").size(), 1u);
+
+  const auto roomy = list_with_cap(1024 * 1024);
+  ASSERT_TRUE(roomy.has_value()) << why(roomy);
+  ASSERT_EQ(roomy->charges.size(), 1u);
+  EXPECT_EQ(roomy->charges[0].customer, customer);
 }
 
 // ---- TLS ----

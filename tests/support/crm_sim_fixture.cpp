@@ -173,6 +173,8 @@ std::string crm_sim::post_faults(std::string_view json_object) const {
   return exchange(true, "sim/faults", json_object);
 }
 
+std::string crm_sim::amend(std::string_view json_object) const { return exchange(true, "sim/amend", json_object); }
+
 std::optional<int> crm_sim::stop(std::chrono::milliseconds timeout) {
   if (!child_) return std::nullopt;
   child_->signal(SIGTERM);

@@ -1,6 +1,6 @@
 #pragma once
 // The real crm-sim binary for integration tests: started on port 0 with the flags a test gives,
-// its port read from the port file, its test endpoints (/sim/state, /sim/charges, /sim/faults)
+// its port read from the port file, its test endpoints (/sim/state, /sim/charges, /sim/faults, /sim/amend)
 // reachable as plain function calls, and stopped by the destructor.
 //
 // The /sim/ calls are blocking: each runs one exchange on a private io_context. They may be
@@ -90,6 +90,10 @@ class crm_sim {
   // POST /sim/faults: a JSON object keyed by the fault flags' names with '_' ({"fail_5xx":0.2}).
   // Returns the settings now in force, as JSON text.
   std::string post_faults(std::string_view json_object) const;
+  // POST /sim/amend: {"number": ..., and any of "billing_system_customer_identifier",
+  // "amount" (a JSON number), "currency"}: a generated charge changes under the client.
+  // Returns the charge as charges/list now serves it.
+  std::string amend(std::string_view json_object) const;
 
   // SIGTERM and wait: crm-sim's exit status (0 when it stopped cleanly), nullopt if it is still
   // running after `timeout`.

@@ -117,6 +117,13 @@ result<void> apply_fault_settings(fault_config& config, std::string_view json_ob
       else
         ok = d.error();
     };
+    const auto set_count = [&](unsigned& target) {
+      const auto k = item.as_unsigned();
+      if (k && *k <= 1'000'000)
+        target = static_cast<unsigned>(*k);
+      else
+        ok = error{errc::invalid_argument, std::string(key) + " must be a whole number from 0 to 1000000"};
+    };
     if (key == "latency")
       set_duration(next.latency, milliseconds(1));
     else if (key == "jitter")
@@ -133,13 +140,11 @@ result<void> apply_fault_settings(fault_config& config, std::string_view json_ob
       set_probability(next.ack_apply_then_drop);
     else if (key == "token_expiry_every")
       set_duration(next.token_expiry_every, seconds(1));
-    else if (key == "ack_refuse_first") {
-      const auto k = item.as_unsigned();
-      if (k && *k <= 1'000'000)
-        next.ack_refuse_first = static_cast<unsigned>(*k);
-      else
-        ok = error{errc::invalid_argument, "ack_refuse_first must be a whole number from 0 to 1000000"};
-    } else if (key == "ack_refuse_code") {
+    else if (key == "ack_refuse_first")
+      set_count(next.ack_refuse_first);
+    else if (key == "ack_misname_next")
+      set_count(next.ack_misname_next);
+    else if (key == "ack_refuse_code") {
       if (item.is_string() && !item.text.empty())
         next.ack_refuse_code = item.text;
       else
@@ -165,6 +170,7 @@ boost::json::object fault_settings_json(const fault_config& config) {
   o["ack_refuse_first"] = config.ack_refuse_first;
   o["ack_refuse_code"] = config.ack_refuse_code;
   o["ack_apply_then_drop"] = config.ack_apply_then_drop;
+  o["ack_misname_next"] = config.ack_misname_next;
   return o;
 }
 

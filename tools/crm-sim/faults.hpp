@@ -25,6 +25,10 @@ struct fault_config {
   unsigned ack_refuse_first = 0;                    // refuse each charge's first K acknowledgements
   std::string ack_refuse_code = "TEMPORARY_FAILURE";
   double ack_apply_then_drop = 0;  // apply an acknowledgement, then drop the connection
+  // The next K acknowledge answers misname a refusal: the request's first charge is refused
+  // (not applied) but failed_charges_set names it "UNSENT-<number>", a charge the request did
+  // not send; the others are applied. Counts down; set through POST /sim/faults only.
+  unsigned ack_misname_next = 0;
 };
 
 enum class call_kind {

@@ -257,7 +257,8 @@ std::string usage_text() {
       "A CRM.COM netflix API simulator (/crmapi/rest/v2/...) with seeded charges and fault injection.\n"
       "Test endpoints: GET /sim/state, GET /sim/stats (counters only: calls, faults injected by kind),\n"
       "POST /sim/charges (a JSON array of raw charges served verbatim),\n"
-      "POST /sim/faults (a JSON object keyed by the fault flags' names with '_', e.g. {\"fail_5xx\":0.2}).\n"
+      "POST /sim/faults (a JSON object keyed by the fault flags' names with '_', e.g. {\"fail_5xx\":0.2};\n"
+      "also ack_misname_next: K), POST /sim/amend (a generated charge's new customer, amount or currency).\n"
       "Exits 0 on SIGTERM/SIGINT, 64 on a bad flag, 1 when it cannot start.\n\nflags:\n";
   for (const auto& f : flags()) {
     std::string left = "  --" + std::string(f.name);

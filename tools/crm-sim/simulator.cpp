@@ -157,6 +157,9 @@ struct simulator::impl {
   charge_generator generator;
   std::vector<charge> charges;
   std::unordered_map<std::string, std::size_t> by_number;        // first charge with that number
+  // Posted charges that repeat a number: CRM.COM acknowledges by number, so an accepted
+  // acknowledgement takes every copy out of the list.
+  std::unordered_map<std::string, std::vector<std::size_t>> later_copies;
   std::unordered_map<std::string, std::string> reference_owner;  // reference_number -> charge number
   std::deque<std::size_t> unresolved;                  // PENDING generated charges; resolves_at never decreases
   std::unordered_map<std::string, time_point> tokens;  // token -> issued at
@@ -384,6 +387,8 @@ struct simulator::impl {
       batch.push_back(std::move(a));
     }
 
+    const bool misname_first = config.faults.ack_misname_next > 0 && !batch.empty();
+    if (misname_first) --config.faults.ack_misname_next;
     boost::json::array failed;
     const auto refuse = [&](const ack_item& a, std::string_view code, std::string description) {
       boost::json::object f;
@@ -426,10 +431,23 @@ struct simulator::impl {
         ++c.fault_refusals;
         ++faults_injected["ack_refused"];
         refuse_charge(config.faults.ack_refuse_code, "Charge " + c.number + " cannot be acknowledged right now");
+      } else if (misname_first && &a == &batch.front()) {
+        // Refused, but reported under a number nobody sent (fault_config::ack_misname_next).
+        ++faults_injected["ack_misnamed"];
+        ++c.ack_refusals;
+        ack_item misnamed = a;
+        misnamed.number = "UNSENT-" + a.number;
+        refuse(misnamed, "TEMPORARY_FAILURE", "Charge " + misnamed.number + " cannot be acknowledged right now");
       } else {
         c.acknowledged = true;
         c.reference_number = a.reference;
         if (a.reference) reference_owner.emplace(*a.reference, c.number);
+        if (const auto copies = later_copies.find(a.number); copies != later_copies.end()) {
+          for (const auto i : copies->second) {
+            charges[i].acknowledged = true;
+            charges[i].reference_number = a.reference;
+          }
+        }
       }
     }
     boost::json::object data;
@@ -722,7 +740,8 @@ struct simulator::impl {
           if (const auto amount = members->find("amount"); amount != members->end()) c.raw_amount = amount->second.raw;
         }
       }
-      if (!c.number.empty()) by_number.emplace(c.number, charges.size());
+      if (!c.number.empty() && !by_number.emplace(c.number, charges.size()).second)
+        later_copies[c.number].push_back(charges.size());
       charges.push_back(std::move(c));
     }
     boost::json::object o;
@@ -730,6 +749,39 @@ struct simulator::impl {
     answer a;
     a.body = boost::json::serialize(o);
     a.count = items->size();
+    return a;
+  }
+
+  // POST /sim/amend: CRM.COM changing a charge it already served (a correction on its side).
+  // {"number": "I00000003", "billing_system_customer_identifier": "C0999", "amount": 99.99,
+  // "currency": "USD"}: any of the three after the number; the amount's JSON number text is
+  // kept verbatim. Generated charges only: a posted charge is served as posted.
+  answer sim_amend(const http::server_request& req) {
+    auto body = parse_json_object(req.body);
+    if (!body) return sim_error(400, "POST /sim/amend takes a JSON object: " + body.error().diagnostic);
+    const auto number = string_member(*body, "number");
+    if (!number) return sim_error(400, "number is mandatory and must be a string");
+    const auto found = by_number.find(*number);
+    if (found == by_number.end()) return sim_error(404, "no charge has number " + *number);
+    charge& c = charges[found->second];
+    if (c.raw_json) return sim_error(409, "charge " + *number + " was posted raw; post the changed charge instead");
+    charge next = c;
+    for (const auto& [key, item] : *body) {
+      if (key == "number") continue;
+      if (key == "billing_system_customer_identifier" && item.is_string() && !item.text.empty())
+        next.customer = item.text;
+      else if (key == "currency" && item.is_string() && !item.text.empty())
+        next.currency = item.text;
+      else if (key == "amount" && item.kind == json_kind::number)
+        next.amount = item.raw;
+      else
+        return sim_error(400, "cannot amend " + key + " with " + item.raw +
+                                  ": billing_system_customer_identifier and currency take non-empty strings, "
+                                  "amount a number");
+    }
+    c = std::move(next);
+    answer a;
+    a.body = charge_to_json(c, {});
     return a;
   }
 
@@ -750,6 +802,7 @@ struct simulator::impl {
     if (name == "charges") return get ? sim_error(405, "/sim/charges takes POST") : sim_append_charges(req);
     if (name == "faults") return sim_faults(req);
     if (name == "stats") return get ? sim_stats() : sim_error(405, "/sim/stats takes GET");
+    if (name == "amend") return get ? sim_error(405, "/sim/amend takes POST") : sim_amend(req);
     return sim_error(404, "no such test endpoint");
   }
 

@@ -4,7 +4,10 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
+
+#include "support/process.hpp"
 
 namespace chargerecon {
 namespace {
@@ -582,6 +585,140 @@ TEST(config_loader, an_unreadable_file_is_one_problem) {
   ASSERT_FALSE(r);
   ASSERT_EQ(r.error().problems.size(), 1u);
   EXPECT_EQ(r.error().problems[0].to_string(), "/nonexistent/chargerecon.yaml: cannot open: No such file or directory");
+}
+
+// A document holding minimal's keys plus `line` ("key: value") in `section`, replacing that
+// key when minimal has it; returns the text and the line `line` landed on.
+std::pair<std::string, std::size_t> with_key(const std::string& section, const std::string& key,
+                                             const std::string& value) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> base = {
+      {"crm", {"base_url: https://crm.example.net/crmapi/rest/v2/", "username: chargerecon", "organisation: ACME"}},
+      {"billing", {"url: https://billing.example.net/charges"}},
+      {"ledger", {"path: /var/lib/chargerecon/ledger.db"}},
+  };
+  std::string text;
+  std::size_t line = 0, at = 0;
+  bool placed = false;
+  const auto add = [&](const std::string& l) {
+    text += l + "\n";
+    ++line;
+  };
+  for (const auto& [name, keys] : base) {
+    add(name + ":");
+    for (const auto& k : keys) {
+      if (name == section && k.starts_with(key + ":")) {
+        add("  " + key + ": " + value);
+        at = line;
+        placed = true;
+      } else {
+        add("  " + k);
+      }
+    }
+    if (name == section && !placed) {
+      add("  " + key + ": " + value);
+      at = line;
+      placed = true;
+    }
+  }
+  if (!placed) {
+    add(section + ":");
+    add("  " + key + ": " + value);
+    at = line;
+  }
+  return {text, at};
+}
+
+TEST(config_loader, every_key_of_the_wrong_type_is_named_with_its_line) {
+  const auto keys = config_key_paths();
+  ASSERT_GT(keys.size(), 30u);
+  for (const auto& path : keys) {
+    const auto dot = path.find('.');
+    ASSERT_NE(dot, std::string::npos) << path;
+    for (const std::string value : {"{x: 1}", "[[1], {a: b}]"}) {
+      const auto [yaml, line] = with_key(path.substr(0, dot), path.substr(dot + 1), value);
+      const auto found = problems(yaml);
+      // The key itself, or one of its list elements ("billing.bill_statuses[1]").
+      const std::string where = "test.yaml:" + std::to_string(line) + ": " + path;
+      std::size_t named = 0;
+      for (const auto& f : found) {
+        if (f.starts_with(where)) {
+          ++named;
+          EXPECT_THAT(f, ::testing::ContainsRegex("expected|must|mandatory")) << f;
+          continue;
+        }
+        // The one follow-on: a wrongly typed user name counts as absent, which changes what
+        // crm.organisation means (and the reverse).
+        const bool login_pair = path == "crm.username" || path == "crm.organisation";
+        EXPECT_TRUE(login_pair && f.find("crm.organisation: ") != std::string::npos) << path << ": " << f;
+      }
+      EXPECT_GE(named, 1u) << path << " = " << value << "\n" << yaml << ::testing::PrintToString(found);
+    }
+  }
+}
+
+TEST(config_loader, an_unknown_key_in_every_section_is_named) {
+  for (const std::string section : {"crm", "poll", "billing", "ack", "ledger", "log", "metrics", "shutdown"}) {
+    const auto [yaml, line] = with_key(section, "colour", "blue");
+    EXPECT_THAT(problems(yaml),
+                ElementsAre("test.yaml:" + std::to_string(line) + ": " + section + ".colour: unknown key"))
+        << yaml;
+  }
+}
+
+TEST(config_loader, absurd_values_are_refused_with_their_range) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"poll", "interval: 100000000h"},     {"billing", "concurrency: 1000000"},  {"billing", "timeout: 0ms"},
+      {"ack", "max_attempts: 4294967297"},  {"ack", "linger: 10h"},             {"crm", "timeout: 0s"},
+      {"shutdown", "deadline: 0s"},         {"billing", "concurrency: -3"},     {"ack", "batch_size: 1e3"},
+  };
+  for (const auto& [section, line_text] : cases) {
+    const auto colon = line_text.find(':');
+    const auto [yaml, line] = with_key(section, line_text.substr(0, colon), line_text.substr(colon + 2));
+    const auto found = problems(yaml);
+    ASSERT_EQ(found.size(), 1u) << line_text << ::testing::PrintToString(found);
+    EXPECT_THAT(found[0], ::testing::StartsWith("test.yaml:" + std::to_string(line) + ": " + section + "." +
+                                                line_text.substr(0, colon) + ": "));
+  }
+}
+
+TEST(config_loader, tabs_for_indentation_are_a_yaml_error_with_its_line) {
+  const auto found = problems("crm:\n\tbase_url: https://crm.example.net/\n");
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_THAT(found[0], ::testing::StartsWith("test.yaml:2: "));
+  EXPECT_THAT(found[0], HasSubstr("YAML syntax error"));
+}
+
+TEST(config_loader, a_file_of_comments_or_blanks_is_missing_every_mandatory_key) {
+  for (const std::string text : {"# nothing yet\n\n# really\n", "\n\n   \n", "---\n", "~\n"}) {
+    EXPECT_THAT(problems(text), ElementsAre("test.yaml: crm.base_url: mandatory key is missing",
+                                            "test.yaml: billing.url: mandatory key is missing",
+                                            "test.yaml: ledger.path: mandatory key is missing"))
+        << text;
+  }
+}
+
+TEST(config_loader, invalid_utf8_or_a_nul_byte_is_a_problem_not_a_crash) {
+  for (const std::string& text : {minimal + "log:\n  level: \"\xC3\x28\"\n", minimal + "log:\n  level: in\xFF" "fo\n",
+                                 minimal + std::string("log:\n  level: in\0fo\n", 20)}) {
+    const auto found = problems(text);
+    ASSERT_FALSE(found.empty()) << text;
+    for (const auto& f : found) EXPECT_THAT(f, ::testing::StartsWith("test.yaml:")) << f;
+  }
+}
+
+TEST(config_loader, a_directory_or_an_empty_file_as_the_configuration) {
+  test::temp_dir dir("config-loader");
+  auto d = load_config(dir.path().string());
+  ASSERT_FALSE(d);
+  ASSERT_EQ(d.error().problems.size(), 1u);
+  EXPECT_EQ(d.error().problems[0].to_string(), dir.path().string() + ": cannot read: Is a directory");
+
+  const std::string empty = (dir / "empty.yaml").string();
+  test::write_file(empty, "", 0600);
+  auto e = load_config(empty);
+  ASSERT_FALSE(e);
+  ASSERT_EQ(e.error().problems.size(), 3u);
+  EXPECT_EQ(e.error().problems[0].to_string(), empty + ": crm.base_url: mandatory key is missing");
 }
 
 TEST(config_loader, log_format_defaults_by_terminal) {

@@ -1,6 +1,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <future>
 
 #include "config/loader.hpp"
 #include "support/process.hpp"
@@ -90,6 +95,47 @@ TEST_F(secrets_test, a_directory_is_not_a_secret_file) {
   ASSERT_FALSE(s);
   EXPECT_EQ(s.error().code, make_error_code(errc::secret_unreadable));
   EXPECT_THAT(s.error().diagnostic, HasSubstr("not a regular file"));
+}
+
+TEST_F(secrets_test, a_fifo_is_refused_without_waiting_for_a_writer) {
+  const auto fifo = path("fifo");
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  auto pending = std::async(std::launch::async, [&] { return read_secret_file(fifo, "billing.token_file"); });
+  if (pending.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+    // Release the reader stuck in open() so the test can end, then fail.
+    const int w = ::open(fifo.c_str(), O_WRONLY | O_NONBLOCK);
+    if (w >= 0) ::close(w);
+    FAIL() << "read_secret_file waited for a writer on a FIFO";
+  }
+  auto s = pending.get();
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, make_error_code(errc::secret_unreadable));
+  EXPECT_EQ(s.error().diagnostic, "billing.token_file: " + fifo + ": not a regular file");
+}
+
+TEST_F(secrets_test, a_file_over_64_kib_is_refused_unread) {
+  test::write_file(path("big"), std::string(64 * 1024 + 1, 'x'), 0600);
+  auto s = read_secret_file(path("big"), "crm.password_file");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, make_error_code(errc::secret_unreadable));
+  EXPECT_EQ(s.error().diagnostic, "crm.password_file: " + path("big") + ": larger than 64 KiB, not a secret file");
+}
+
+TEST_F(secrets_test, a_file_the_daemon_may_not_read_names_the_file_and_the_reason) {
+  if (::geteuid() == 0) GTEST_SKIP() << "root reads a mode 0000 file: the refusal needs an unprivileged user";
+  test::write_file(path("pw"), password, 0000);
+  auto s = load_secrets(password_login(path("pw")), {});
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, make_error_code(errc::secret_unreadable));
+  EXPECT_EQ(s.error().diagnostic, "crm.password_file: " + path("pw") + ": cannot open: Permission denied");
+}
+
+TEST_F(secrets_test, a_path_through_a_file_is_unreadable) {
+  test::write_file(path("plain"), "x", 0600);
+  auto s = read_secret_file(path("plain") + "/pw", "crm.password_file");
+  ASSERT_FALSE(s);
+  EXPECT_EQ(s.error().code, make_error_code(errc::secret_unreadable));
+  EXPECT_EQ(s.error().diagnostic, "crm.password_file: " + path("plain") + "/pw: cannot open: Not a directory");
 }
 
 TEST_F(secrets_test, absent_names_come_from_the_credentials_directory) {

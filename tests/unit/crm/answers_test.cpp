@@ -140,7 +140,8 @@ TEST(crm_answers, empty_page_has_no_entries) {
   EXPECT_TRUE(r->charges.empty());
 }
 
-void expect_malformed(const result<charges_page>& r, std::string_view expected_diagnostic) {
+template <class T>
+void expect_malformed(const result<T>& r, std::string_view expected_diagnostic) {
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error().code, errc::malformed_answer) << r.error().to_string();
   EXPECT_EQ(r.error().diagnostic, expected_diagnostic);
@@ -197,6 +198,27 @@ TEST(crm_answers, each_charge_field_of_the_wrong_type_is_reported_with_its_path)
       {"amount", "", "amount: missing"},
       {"currency", "", "currency: missing"},
       {"charge_status", "", "charge_status: missing"},
+      {"number", "true", "number: expected a string, got boolean"},
+      {"number", R"({"id":"I9"})", "number: expected a string, got object"},
+      {"number", R"(["I9"])", "number: expected a string, got array"},
+      {"billing_system_customer_identifier", "42", "billing_system_customer_identifier: expected a string, got number"},
+      {"billing_system_customer_identifier", R"("")", "billing_system_customer_identifier: empty"},
+      {"amount", "{}", "amount: expected a number, got object"},
+      {"amount", "[1.00]", "amount: expected a number, got array"},
+      {"currency", "978", "currency: expected a string, got number"},
+      {"currency", R"("")", "currency: empty"},
+      {"local_currency_amount", "[]", "local_currency_amount: expected a number or null, got array"},
+      {"local_currency_amount", "1.", "local_currency_amount: invalid number 1."},
+      {"local_currency", "{}", "local_currency: expected a string or null, got object"},
+      {"charge_status", R"("")", "charge_status: empty"},
+      {"charge_status", R"("approved")", "charge_status: unknown value approved"},
+      {"charge_status", R"(" APPROVED")", "charge_status: unknown value  APPROVED"},
+      {"charge_status", R"(["APPROVED"])", "charge_status: expected a string, got array"},
+      {"paid_through_date", R"("31/12/2026")", "paid_through_date: expected a date YYYY-MM-DDTHH:MM:SS, got 31/12/2026"},
+      {"received_on", "true", "received_on: expected a date string or null, got boolean"},
+      {"received_on", R"("2026-01-01T00:00:00.123")",
+       "received_on: expected a date YYYY-MM-DDTHH:MM:SS, got 2026-01-01T00:00:00.123"},
+      {"set_as_approved_on", R"("")", "set_as_approved_on: expected a date YYYY-MM-DDTHH:MM:SS, got "},
   };
   for (const auto& c : cases) {
     const auto bad = charge_with(c.field, c.value);
@@ -309,6 +331,197 @@ TEST(crm_answers, deeply_nested_garbage_is_malformed_not_a_crash) {
   ASSERT_EQ(s->malformed.size(), 1u);
   EXPECT_EQ(s->malformed[0].index, 1u);
   EXPECT_EQ(s->entries, 2u);
+}
+
+TEST(crm_answers, negative_zero_huge_and_many_decimal_amounts_keep_their_exact_text) {
+  // The spec bills by status alone; the amount is billing's to judge, so every JSON number is a
+  // charge and its text reaches billing unchanged (no rounding, no normalising of zeros).
+  for (std::string amount :
+       {"-12.50", "-0", "0", "0.00", "0.000000000000000000000001", "123456789012345678901234567890.123456789",
+        "99999999999999999999999999999999999999999999999999", "1e400", "-1E-400", "12.3400000000000000000000"}) {
+    auto r = parse_list_charges(page(charge_with("amount", amount) + "," + approved_charge));
+    ASSERT_TRUE(r) << amount << ": " << r.error().to_string();
+    ASSERT_EQ(r->charges.size(), 2u) << amount << " " << (r->malformed.empty() ? "" : r->malformed[0].diagnostic);
+    EXPECT_EQ(r->charges[0].amount, amount);
+    EXPECT_NE(r->charges[0].raw_json.find("\"amount\":" + amount + ","), std::string::npos) << amount;
+  }
+  // Not JSON numbers: the element is set aside with the field named, the page stands.
+  for (std::string amount : {"+1", ".5", "1.", "0x10", "1e", "--1", "00.1"}) {
+    auto r = parse_list_charges(page(charge_with("amount", amount) + "," + approved_charge));
+    if (!r) {
+      // Some of these break the JSON grammar of the whole answer before the element is read.
+      EXPECT_EQ(r.error().code, errc::malformed_answer) << amount;
+      EXPECT_EQ(r.error().diagnostic.rfind("netflix/charges/list: ", 0), 0u) << r.error().diagnostic;
+      continue;
+    }
+    ASSERT_EQ(r->charges.size(), 1u) << amount;
+    ASSERT_EQ(r->malformed.size(), 1u) << amount;
+    EXPECT_EQ(r->malformed[0].diagnostic.rfind("netflix/charges/list: data.charges_set[0].amount: ", 0), 0u)
+        << r->malformed[0].diagnostic;
+  }
+}
+
+TEST(crm_answers, one_number_twice_in_a_page_agreeing_stays_two_charges_the_ledger_records_once) {
+  // The second copy differs only in a date: nothing billing would be told differently.
+  const auto again = charge_with("received_on", R"("2026-01-02T00:00:00")");
+  auto r = parse_list_charges(page(charge_with("received_on", R"("2026-01-01T00:00:00")") + "," + approved_charge +
+                                   "," + again));
+  ASSERT_TRUE(r) << r.error().to_string();
+  EXPECT_EQ(r->entries, 3u);
+  ASSERT_EQ(r->charges.size(), 3u);
+  EXPECT_EQ(r->charges[0].number, "I9");
+  EXPECT_EQ(r->charges[2].number, "I9");
+  EXPECT_TRUE(r->malformed.empty());
+}
+
+TEST(crm_answers, one_number_twice_in_a_page_disagreeing_sets_both_aside) {
+  const std::vector<std::pair<std::string, std::string>> differences = {
+      {"amount", "2.00"},
+      {"billing_system_customer_identifier", R"("C10")"},
+      {"currency", R"("USD")"},
+      {"charge_status", R"("DECLINED")"},
+  };
+  for (const auto& [field, value] : differences) {
+    const auto first = charge_with("received_on", R"("2026-01-01T00:00:00")");
+    const auto second = charge_with(field, value);
+    auto r = parse_list_charges(page(first + "," + approved_charge + "," + second + "," + declined_charge));
+    ASSERT_TRUE(r) << field << ": " << r.error().to_string();
+    EXPECT_EQ(r->entries, 4u);
+    ASSERT_EQ(r->charges.size(), 2u) << field;
+    EXPECT_EQ(r->charges[0].number, "I00002706");
+    EXPECT_EQ(r->charges[1].number, "I00002707");
+    ASSERT_EQ(r->malformed.size(), 2u) << field;
+    EXPECT_EQ(r->malformed[0].index, 0u);
+    EXPECT_EQ(r->malformed[0].number, "I9");
+    EXPECT_EQ(r->malformed[0].raw_json, quote_peer_text(first, 1024));
+    EXPECT_EQ(r->malformed[0].diagnostic, "netflix/charges/list: data.charges_set[0].number: charge I9 is also at [2] "
+                                          "with a different " + field);
+    EXPECT_EQ(r->malformed[1].index, 2u);
+    EXPECT_EQ(r->malformed[1].number, "I9");
+    EXPECT_EQ(r->malformed[1].diagnostic, "netflix/charges/list: data.charges_set[2].number: charge I9 is also at [0] "
+                                          "with a different " + field);
+  }
+  // Three copies, the third agreeing with the first: all three are set aside, each naming one
+  // other copy, and several differing fields are all named.
+  const std::string other =
+      R"({"number":"I9","billing_system_customer_identifier":"C9","amount":5.00,"currency":"USD",)"
+      R"("charge_status":"APPROVED"})";
+  auto three = parse_list_charges(page(charge_with("amount", "1.00") + "," + other + "," + charge_with("amount", "1.00")));
+  ASSERT_TRUE(three) << three.error().to_string();
+  EXPECT_TRUE(three->charges.empty());
+  ASSERT_EQ(three->malformed.size(), 3u);
+  EXPECT_EQ(three->malformed[1].diagnostic,
+            "netflix/charges/list: data.charges_set[1].number: charge I9 is also at [0] with a different amount, "
+            "currency");
+}
+
+TEST(crm_answers, invalid_utf8_in_any_string_fails_the_answer_and_says_so) {
+  // simdjson checks the encoding of the whole text before reading any of it: an answer with
+  // one bad byte is not read at all (the pass stops there and tries again; nothing is recorded,
+  // billed or acknowledged from it).
+  const std::vector<std::string> bad_bytes = {"\xC3\x28", "\xA0\xA1", "\xE2\x28\xA1", "\xF0\x28\x8C\xBC",
+                                              "\xC0\x80", "\xED\xA0\x80", "\xF8\x88\x80\x80\x80", "\xFF"};
+  for (const auto& field : {"number", "billing_system_customer_identifier", "currency", "charge_status",
+                            "received_on", "local_currency"}) {
+    for (const auto& bytes : bad_bytes) {
+      const auto body = page(approved_charge + "," + charge_with(field, "\"I" + bytes + "\""));
+      expect_malformed(parse_list_charges(body), "netflix/charges/list: answer: invalid UTF-8");
+    }
+  }
+  // In a key, in an unknown field, in the status message: the same.
+  expect_malformed(parse_list_charges(page(charge_with("currency", "\"EUR\",\"n\xC3\x28te\":1"))),
+                   "netflix/charges/list: answer: invalid UTF-8");
+  expect_malformed(parse_list_charges(R"({"data":{"charges_set":[]},"status":{"code":"OK","message":")"
+                                      "\xFF\"}}"),
+                   "netflix/charges/list: answer: invalid UTF-8");
+  expect_malformed(
+      parse_acknowledge(ok_answer(R"({"failed_charges_set":[{"number":"I1","error_description":")" "\xC3\x28\"}]}")),
+      "netflix/charges/acknowledge: answer: invalid UTF-8");
+  expect_malformed(parse_login(ok_answer("{\"token\":\"eyJ\xC3\x28\"}")), "authentication/token: answer: invalid UTF-8");
+}
+
+TEST(crm_answers, escaped_strings_that_are_not_unicode_spoil_only_their_element) {
+  // A lone surrogate escape is valid UTF-8 on the wire but names no character; the others are
+  // not JSON escapes at all. Each element is read on its own, so only that charge is set aside.
+  for (std::string value : {R"("I\ud800")", R"("I\udc00x")", R"("I\u12")", R"("I\x41")", R"("I\q")"}) {
+    auto r = parse_list_charges(page(approved_charge + "," + charge_with("billing_system_customer_identifier", value)));
+    ASSERT_TRUE(r) << value << ": " << r.error().to_string();
+    ASSERT_EQ(r->charges.size(), 1u) << value;
+    ASSERT_EQ(r->malformed.size(), 1u) << value;
+    EXPECT_EQ(r->malformed[0].number, "I9");
+    EXPECT_EQ(r->malformed[0].diagnostic,
+              "netflix/charges/list: data.charges_set[1].billing_system_customer_identifier: invalid string escape "
+              "(such as a lone \\ud800)");
+  }
+  // An unescaped control character breaks the JSON grammar of the whole answer.
+  expect_malformed(parse_list_charges(page(charge_with("currency", "\"E\tR\""))),
+                   "netflix/charges/list: answer: control character not escaped inside a string");
+}
+
+// The acknowledge and login answers, cut at every byte, garbled, or nested beyond reason: each is
+// an error naming the method, never a crash and never "nothing refused" (which would record
+// every sent charge as acknowledged).
+TEST(crm_answers, acknowledge_answer_cut_at_every_byte_is_malformed) {
+  const auto body = ok_answer(
+      R"({"failed_charges_set":[{"number":"I1","reference_number":"B-1","error_code":"E","error_description":"d"}]})");
+  ASSERT_TRUE(parse_acknowledge(body));
+  for (std::size_t cut = 0; cut < body.size(); ++cut) {
+    auto r = parse_acknowledge(std::string_view(body).substr(0, cut));
+    ASSERT_FALSE(r) << "cut at " << cut;
+    EXPECT_EQ(r.error().code, errc::malformed_answer) << "cut at " << cut << ": " << r.error().to_string();
+    EXPECT_EQ(r.error().diagnostic.rfind("netflix/charges/acknowledge: ", 0), 0u) << r.error().diagnostic;
+  }
+  // An answer that lost its refusals but still closes its braces is not "none refused".
+  for (std::string data : {R"({"failed_charges_set":[{}]})", R"({"failed_charges_set":[null]})",
+                           R"({"failed_charges_set":["I1"]})", R"({"failed_charges_set":{"number":"I1"}})",
+                           R"({"failed_charges_set":[],"failed_charges_set":[{"number":"I1"}]})", "[]", "null"}) {
+    auto r = parse_acknowledge(ok_answer(data));
+    ASSERT_FALSE(r) << data;
+    EXPECT_EQ(r.error().code, errc::malformed_answer) << data;
+  }
+}
+
+TEST(crm_answers, login_answer_cut_at_every_byte_is_malformed) {
+  const auto body = ok_answer(R"({"token":"eyJhbGciOiJIUzI1NiJ9.e30.sig"})");
+  ASSERT_TRUE(parse_login(body));
+  for (std::size_t cut = 0; cut < body.size(); ++cut) {
+    auto r = parse_login(std::string_view(body).substr(0, cut));
+    ASSERT_FALSE(r) << "cut at " << cut;
+    EXPECT_EQ(r.error().code, errc::malformed_answer) << "cut at " << cut << ": " << r.error().to_string();
+    EXPECT_EQ(r.error().diagnostic.rfind("authentication/token: ", 0), 0u) << r.error().diagnostic;
+  }
+}
+
+TEST(crm_answers, garbage_and_deep_nesting_in_acknowledge_and_login_answers) {
+  const std::string deep_open(5000, '['), deep_close(5000, ']');
+  const std::string deep_objects = [] {
+    std::string s;
+    for (int i = 0; i < 3000; ++i) s += R"({"a":)";
+    s += "1";
+    for (int i = 0; i < 3000; ++i) s += "}";
+    return s;
+  }();
+  for (const std::string& body :
+       {""s, "<html>502 Bad Gateway</html>"s, "{\"data\":"s, deep_open + deep_close, deep_objects,
+        ok_answer(R"({"failed_charges_set":)" + deep_open + deep_close + "}"),
+        ok_answer(R"({"failed_charges_set":[)" + deep_open + "]}")}) {
+    auto ack = parse_acknowledge(body);
+    ASSERT_FALSE(ack) << body.substr(0, 60);
+    EXPECT_EQ(ack.error().code, errc::malformed_answer) << body.substr(0, 60);
+    EXPECT_EQ(ack.error().diagnostic.rfind("netflix/charges/acknowledge: ", 0), 0u) << ack.error().diagnostic;
+  }
+  for (const std::string& body : {""s, "java.lang.NullPointerException"s, deep_open + deep_close, deep_objects,
+                                  ok_answer(R"({"token":)" + deep_open + deep_close + "}"), ok_answer(deep_objects)}) {
+    auto login = parse_login(body, method::login_web_api_key);
+    ASSERT_FALSE(login) << body.substr(0, 60);
+    EXPECT_EQ(login.error().code, errc::malformed_answer) << body.substr(0, 60);
+    EXPECT_EQ(login.error().diagnostic.rfind("authentication/web_api_key/token: ", 0), 0u)
+        << login.error().diagnostic;
+  }
+  // Deep junk in a field nobody reads is skipped like any unknown field.
+  auto ack = parse_acknowledge(ok_answer(R"({"junk":)" + deep_open + deep_close + R"(,"failed_charges_set":[]})"));
+  ASSERT_TRUE(ack) << ack.error().to_string();
+  EXPECT_TRUE(ack->empty());
 }
 
 TEST(crm_answers, status_other_than_ok_carries_the_quoted_message) {

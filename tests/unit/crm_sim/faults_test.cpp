@@ -105,7 +105,8 @@ TEST(durations, parse_with_units_and_bare_numbers_in_the_given_unit) {
 TEST(fault_settings, apply_all_or_nothing_and_read_back) {
   fault_config c;
   ASSERT_TRUE(apply_fault_settings(c, R"({"latency":"5ms","jitter":2,"fail_5xx":0.25,"token_expiry_every":30,
-                                          "ack_refuse_first":2,"ack_refuse_code":"BUSY","drop":0})"));
+                                          "ack_refuse_first":2,"ack_refuse_code":"BUSY","drop":0,
+                                          "ack_misname_next":3})"));
   EXPECT_EQ(c.latency, milliseconds(5));
   EXPECT_EQ(c.jitter, milliseconds(2));
   EXPECT_EQ(c.fail_5xx, 0.25);
@@ -116,6 +117,10 @@ TEST(fault_settings, apply_all_or_nothing_and_read_back) {
   EXPECT_EQ(json.at("latency"), "5ms");
   EXPECT_EQ(json.at("token_expiry_every"), "30s");
   EXPECT_EQ(json.at("ack_refuse_first").to_number<int>(), 2);
+  EXPECT_EQ(c.ack_misname_next, 3u);
+  EXPECT_EQ(json.at("ack_misname_next").to_number<int>(), 3);
+  EXPECT_FALSE(apply_fault_settings(c, R"({"ack_misname_next":-1})"));
+  EXPECT_FALSE(apply_fault_settings(c, R"({"ack_misname_next":"2"})"));
 
   const auto before = c;
   auto bad = apply_fault_settings(c, R"({"drop":0.5,"fail_5xx":1.5})");

@@ -722,6 +722,66 @@ TEST_F(simulator_test, posted_raw_charges_are_served_verbatim_and_acknowledgeabl
   call(post("/sim/charges", "{}"), t0, 400);
 }
 
+TEST_F(simulator_test, a_number_posted_twice_is_listed_twice_and_one_acknowledgement_takes_both) {
+  start();
+  const auto token = login();
+  const std::string copy =
+      R"({"number":"D1","billing_system_customer_identifier":"C0042","amount":3.50,"currency":"EUR","charge_status":"APPROVED"})";
+  const std::string other =
+      R"({"number":"D2","billing_system_customer_identifier":"C0042","amount":1,"currency":"EUR","charge_status":"DECLINED"})";
+  call(post("/sim/charges", "[" + copy + "," + other + "," + copy + "]"), t0);
+  EXPECT_EQ(list(token, "PROCESSED", 12, 50), (std::vector<std::string>{"D1", "D2", "D1"}));
+  EXPECT_TRUE(acknowledge(token, {{"D1", "C0042", "R-D1"}}).empty());
+  EXPECT_EQ(list(token, "PROCESSED", 12, 50), (std::vector<std::string>{"D2"}));
+  const auto state = call(get("/sim/state"), t0);
+  EXPECT_EQ(state.at("charges").at(14).at("reference_number"), "R-D1");
+}
+
+TEST_F(simulator_test, amend_changes_a_served_charge_and_acknowledgements_follow_its_new_customer) {
+  start();
+  const auto token = login();
+  const auto before = find(number(3));
+  const auto served = call(post("/sim/amend", R"({"number":")" + number(3) +
+                                                  R"(","amount":123456789.1234500,"currency":"USD",)"
+                                                  R"("billing_system_customer_identifier":"C9999"})"),
+                           t0);
+  EXPECT_EQ(text(served.at("number")), number(3));
+  EXPECT_EQ(text(served.at("billing_system_customer_identifier")), "C9999");
+  EXPECT_EQ(text(served.at("currency")), "USD");
+  EXPECT_NE(last.reply.resp.body.find(R"("amount":123456789.1234500,)"), std::string::npos) << last.reply.resp.body;
+  const auto listed = list_answer(token, "PROCESSED", 0, 50);
+  EXPECT_NE(json::serialize(listed).find("C9999"), std::string::npos);
+  call(get(api + "netflix/charges/list?token=" + token + "&charge_status=PROCESSED&offset=0&number_of_results=50"),
+       t0);
+  EXPECT_NE(last.reply.resp.body.find(R"("amount":123456789.1234500,)"), std::string::npos);
+  // The charge belongs to its new customer now.
+  EXPECT_EQ(acknowledge(token, {{number(3), before.customer, "R-3"}}).at(number(3)), "CUSTOMER_MISMATCH");
+  EXPECT_TRUE(acknowledge(token, {{number(3), "C9999", "R-3"}}).empty());
+
+  call(post("/sim/amend", R"({"number":"NOPE","amount":1})"), t0, 404);
+  call(post("/sim/amend", R"({"number":")" + number(4) + R"(","amount":"1.00"})"), t0, 400);
+  call(post("/sim/amend", R"({"number":")" + number(4) + R"(","charge_status":"DECLINED"})"), t0, 400);
+  call(post("/sim/amend", "[]"), t0, 400);
+  call(post("/sim/charges", R"([{"number":"RAW1","amount":1}])"), t0);
+  call(post("/sim/amend", R"({"number":"RAW1","amount":2})"), t0, 409);
+  call(get("/sim/amend"), t0, 405);
+}
+
+TEST_F(simulator_test, ack_misname_next_refuses_the_first_item_under_a_number_not_sent) {
+  start();
+  const auto token = login();
+  call(post("/sim/faults", R"({"ack_misname_next":1})"), t0);
+  const auto failed = acknowledge(token, {ack_of(number(1), "R-1"), ack_of(number(2), "R-2")});
+  EXPECT_EQ(failed, (std::map<std::string, std::string>{{"UNSENT-" + number(1), "TEMPORARY_FAILURE"}}));
+  EXPECT_FALSE(find(number(1)).acknowledged);
+  EXPECT_EQ(find(number(1)).ack_refusals, 1u);
+  EXPECT_TRUE(find(number(2)).acknowledged);
+  EXPECT_EQ(sim->faults().ack_misname_next, 0u);
+  // Counted down: the next answer is truthful.
+  EXPECT_TRUE(acknowledge(token, {ack_of(number(1), "R-1")}).empty());
+  EXPECT_TRUE(find(number(1)).acknowledged);
+}
+
 TEST_F(simulator_test, sim_faults_changes_settings_at_run_time) {
   start();
   auto answer = call(post("/sim/faults", R"({"malformed_json":1,"latency":"7ms"})"), t0);
