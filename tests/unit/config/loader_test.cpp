@@ -566,6 +566,22 @@ TEST(config_loader, only_one_document) {
               ElementsAre("test.yaml:10: holds 2 YAML documents; expected one"));
 }
 
+// Found by fuzzing (tests/fuzz/regressions/config/): yaml-cpp's LoadAll never returned on a ','
+// left at the top level, piling up empty documents until memory ran out (--check-config of a
+// file holding "," ended in std::bad_alloc).
+TEST(config_loader, a_stray_comma_at_the_top_level_is_a_syntax_error_not_a_hang) {
+  EXPECT_THAT(problems(","), ElementsAre("test.yaml:1: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems(",l::"), ElementsAre("test.yaml:1: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems("# a comment\n[1],\n"), ElementsAre("test.yaml:2: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems("{crm: {}},"), ElementsAre("test.yaml:1: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems(minimal + "---\n,\n"), ElementsAre("test.yaml:10: YAML syntax error: unexpected ','"));
+  const auto inside = problems(minimal + ",\n");
+  ASSERT_EQ(inside.size(), 1u);
+  EXPECT_THAT(inside[0], ::testing::StartsWith("test.yaml:9: YAML syntax error: "));
+  EXPECT_THAT(problems(minimal + "---\nledger:\n  path: /x\n---\n"),
+              ElementsAre("test.yaml:10: holds 3 YAML documents; expected one"));
+}
+
 TEST(config_loader, problems_convert_to_an_error) {
   auto r = parse_config(minimal + "poll:\n  page_size: 80\n  interval: soon\n", "f.yaml");
   ASSERT_FALSE(r);
