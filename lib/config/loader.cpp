@@ -714,7 +714,8 @@ config_result<config> parse_config(std::string_view yaml_text, std::string_view 
     }
     if (!counter.stuck_at && counter.documents <= 1) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    r.add(line_of(e.mark), "", "YAML syntax error: " + e.msg);
+    // yaml-cpp's message may quote a byte of the file ("unknown escape character: <BEL>").
+    r.add(line_of(e.mark), "", "YAML syntax error: " + quote_peer_text(e.msg));
     return config_error{std::move(r.problems)};
   }
   if (const auto& at = counter.stuck_at) {

@@ -5,6 +5,7 @@
 // tried as one duration and one listen address.
 #include <algorithm>
 
+#include "answer_checks.hpp"
 #include "config/diff.hpp"
 #include "config/loader.hpp"
 #include "fuzz_check.hpp"
@@ -50,6 +51,8 @@ void check_refused(const config_error& e, std::string_view input) {
     require(p.file == file_name, "a problem names the file");
     require(p.line <= lines, "a problem's line is inside the file");
     require(!p.message.empty(), "a problem says what is wrong");
+    // Keys and values from the file are quoted: --check-config prints these lines to a terminal.
+    require(printable(p.to_string()), "a problem holds no control character");
   }
   require(!e.to_error().diagnostic.empty(), "the refusal has a diagnostic");
 }

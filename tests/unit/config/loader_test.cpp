@@ -561,6 +561,13 @@ TEST(config_loader, yaml_syntax_errors_carry_their_line) {
   EXPECT_THAT(r.error().problems[0].message, HasSubstr("YAML syntax error"));
 }
 
+// Found by fuzzing: yaml-cpp's message can carry a byte of the file as it is, and problems are
+// printed to a terminal by --check-config.
+TEST(config_loader, yaml_syntax_errors_quote_the_bytes_they_name) {
+  EXPECT_THAT(problems("crm:\n  base_url: \"\\\a\"\n"),
+              ElementsAre("test.yaml:2: YAML syntax error: unknown escape character: \\x07"));
+}
+
 TEST(config_loader, only_one_document) {
   EXPECT_THAT(problems(minimal + "---\nledger:\n  path: /x\n"),
               ElementsAre("test.yaml:10: holds 2 YAML documents; expected one"));
