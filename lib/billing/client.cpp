@@ -202,7 +202,7 @@ asio::awaitable<result<outcome>> client::post(std::string charge_number, std::st
     error failure;
     std::optional<milliseconds> retry_after;
     if (!exchanged) {
-      failure = std::move(exchanged.error());
+      failure = exchanged.error();  // error() returns by value: already an rvalue
     } else {
       auto classified = classify(*exchanged, std::chrono::system_clock::now(), m.config.max_retry_after);
       if (auto* b = std::get_if<billed>(&classified)) {

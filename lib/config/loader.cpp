@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -18,6 +19,7 @@
 #include <cstring>
 #include <functional>
 #include <limits>
+#include <sstream>
 #include <stdexcept>
 
 #include "http/client.hpp"
@@ -644,6 +646,47 @@ void parse_document(report& r, const YAML::Node& root, config& c) {
   m.finish();
 }
 
+// yaml-cpp 0.7's LoadAll never returns on a ',' left at the top level (",", "[1],"): its parser
+// does not consume the token, and each round yields one more empty document until memory runs
+// out. So the documents are counted with the event parser first, which stops at a document that
+// starts where the previous one did (no progress), before the text is loaded as a node tree.
+class document_counter : public YAML::EventHandler {
+ public:
+  std::size_t documents = 0;
+  YAML::Mark second_content;  // where the second document's first node is
+  std::optional<YAML::Mark> stuck_at;
+
+  void OnDocumentStart(const YAML::Mark& mark) override {
+    if (documents > 0 && mark.pos == last_start_.pos) stuck_at = mark;
+    last_start_ = mark;
+    ++documents;
+    awaiting_content_ = documents == 2;
+  }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnAlias(const YAML::Mark& mark, YAML::anchor_t) override { node(mark); }
+  void OnScalar(const YAML::Mark& mark, const std::string&, YAML::anchor_t, const std::string&) override {
+    node(mark);
+  }
+  void OnSequenceStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark& mark, const std::string&, YAML::anchor_t, YAML::EmitterStyle::value) override {
+    node(mark);
+  }
+  void OnMapEnd() override {}
+
+ private:
+  void node(const YAML::Mark& mark) {
+    if (!awaiting_content_) return;
+    second_content = mark;
+    awaiting_content_ = false;
+  }
+  YAML::Mark last_start_;
+  bool awaiting_content_ = false;
+};
+
 config_result<config> finish(report& r, config c) {
   if (r.problems.empty()) return c;
   // Parse order groups problems by section; people read a file top to bottom. What is
@@ -661,19 +704,31 @@ config_result<config> finish(report& r, config c) {
 
 config_result<config> parse_config(std::string_view yaml_text, std::string_view file_name) {
   report r{std::string(file_name), {}, nullptr};
-  std::vector<YAML::Node> documents;
+  const std::string text(yaml_text);
+  document_counter counter;
+  YAML::Node root;
   try {
-    documents = YAML::LoadAll(std::string(yaml_text));
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    while (!counter.stuck_at && parser.HandleNextDocument(counter)) {
+    }
+    if (!counter.stuck_at && counter.documents <= 1) root = YAML::Load(text);
   } catch (const YAML::Exception& e) {
-    r.add(line_of(e.mark), "", "YAML syntax error: " + e.msg);
+    // yaml-cpp's message may quote a byte of the file ("unknown escape character: <BEL>").
+    r.add(line_of(e.mark), "", "YAML syntax error: " + quote_peer_text(e.msg));
     return config_error{std::move(r.problems)};
   }
-  if (documents.size() > 1) {
-    r.add(line_of(documents[1].Mark()), "",
-          "holds " + std::to_string(documents.size()) + " YAML documents; expected one");
+  if (const auto& at = counter.stuck_at) {
+    const auto pos = static_cast<std::size_t>(std::max(at->pos, 0));
+    r.add(line_of(*at), "",
+          "YAML syntax error: unexpected " + (pos < text.size() ? quoted(text.substr(pos, 1)) : "content"));
     return config_error{std::move(r.problems)};
   }
-  const YAML::Node root = documents.empty() ? YAML::Node() : documents.front();
+  if (counter.documents > 1) {
+    r.add(line_of(counter.second_content), "",
+          "holds " + std::to_string(counter.documents) + " YAML documents; expected one");
+    return config_error{std::move(r.problems)};
+  }
   if (!root.IsNull() && !root.IsMap()) {
     r.add(std::max<std::size_t>(line_of(root.Mark()), 1), "",
           "the configuration must be a mapping of sections (crm, poll, billing, ack, ledger, log, metrics, "

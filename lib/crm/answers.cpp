@@ -153,10 +153,12 @@ std::string_view trim_json_space(std::string_view s) {
   return s;
 }
 
-std::string join(std::string_view a, std::string_view b) {
+// A path for diagnostics: `key` may be a field name the peer chose, so it is quoted like any
+// peer text (a tab or a line break in a key must not reach a log line).
+std::string join(std::string_view a, std::string_view key) {
   std::string s(a);
   if (!s.empty()) s += '.';
-  s += b;
+  s += quote_peer_text(key, 64);
   return s;
 }
 
@@ -310,6 +312,99 @@ class parsed {
   od::document doc_;
 };
 
+// simdjson's On-Demand API checks only what it reads: a value it skips (a field we ignore, an
+// element taken as raw text) may hold anything between balanced brackets, "[1,,2]" or
+// {"a" 1} included. Every answer is therefore walked once in full before it is read, so that
+// what we accept, store in the ledger and hand to billing byte for byte is JSON. Recursion is
+// bounded by simdjson's own depth limit.
+//
+// The elements of charges_set are the one exception: there the walk checks structure only
+// (brackets, commas, colons: what decides where one element ends and the next begins, and so
+// the offset count), and read_charge checks each element's scalars in full, so that a bad number
+// or literal spoils that element alone, reported with its index, not the whole page.
+struct json_walk {
+  const reader& r;
+  std::string_view path;                           // of the text walked, for diagnostics
+  std::vector<std::string_view> structure_only_in;  // {"data", "charges_set"}: that array's elements
+};
+
+result<void> validate_value(const json_walk& w, od::value& v, std::size_t depth, bool on_path, bool structure_only) {
+  const reader& r = w.r;
+  od::json_type t{};
+  if (structure_only) {
+    // The first byte must still start a value: "[1,,2]" is a structure error.
+    if (auto e = v.type().get(t)) return r.json(w.path, e);
+  } else {
+    auto checked = type_of(r, v, w.path);  // null literals are checked there
+    if (!checked) return checked.error();
+    t = *checked;
+  }
+  if ((t == od::json_type::object || t == od::json_type::array) && depth >= simdjson::DEFAULT_MAX_DEPTH)
+    return r.bad(w.path, "nested too deeply");
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      if (auto e = v.get_object().get(o)) return r.json(w.path, e);
+      for (auto field_result : o) {
+        od::field f;
+        if (auto e = std::move(field_result).get(f)) return r.json(w.path, e);
+        bool child_on_path = false;
+        if (!structure_only) {
+          std::string_view key;
+          if (auto e = f.unescaped_key().get(key)) return r.json(w.path, e);
+          child_on_path = on_path && depth < w.structure_only_in.size() && key == w.structure_only_in[depth];
+        }
+        od::value fv = f.value();
+        if (auto res = validate_value(w, fv, depth + 1, child_on_path, structure_only); !res) return res;
+      }
+      return {};
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (auto e = v.get_array().get(a)) return r.json(w.path, e);
+      const bool elements_structure_only =
+          structure_only || (on_path && !w.structure_only_in.empty() && depth == w.structure_only_in.size());
+      for (auto element : a) {
+        od::value ev;
+        if (auto e = std::move(element).get(ev)) return r.json(w.path, e);
+        if (auto res = validate_value(w, ev, depth + 1, false, elements_structure_only); !res) return res;
+      }
+      return {};
+    }
+    case od::json_type::string: {
+      std::string_view text;
+      if (!structure_only)
+        if (auto e = v.get_string().get(text)) return r.json(w.path, e);
+      return {};
+    }
+    case od::json_type::number: {
+      const std::string_view token = trim_json_space(v.raw_json_token());
+      if (!structure_only && !is_json_number(token))
+        return r.bad(w.path, "invalid number " + quote_peer_text(token, 40));
+      return {};
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      if (!structure_only)
+        if (auto e = v.get_bool().get(b)) return r.json(w.path, e);
+      return {};
+    }
+    case od::json_type::null:
+      return {};
+  }
+  return {};
+}
+
+result<void> validate_json(const json_walk& w, std::string_view text) {
+  parsed p(text);
+  auto doc = p.open(w.r, w.path);
+  if (!doc) return doc.error();
+  od::value root;
+  if (auto e = (*doc)->get_value().get(root)) return w.r.json(w.path, e);
+  if (auto res = validate_value(w, root, 0, true, false); !res) return res;
+  return expect_end(w.r, **doc, w.path);
+}
+
 struct envelope {
   std::string data;  // data's raw JSON text
   bool has_data = false;
@@ -353,7 +448,11 @@ result<status_fields> read_status(const reader& r, od::value& v) {
 }
 
 // The envelope: status checked, data's raw text handed on for the method's own parse.
-result<envelope> read_envelope(const reader& r, std::string_view body) {
+// `structure_only_in`: see json_walk.
+result<envelope> read_envelope(const reader& r, std::string_view body,
+                               std::vector<std::string_view> structure_only_in = {}) {
+  if (auto valid = validate_json(json_walk{r, "answer", std::move(structure_only_in)}, body); !valid)
+    return valid.error();
   parsed p(body);
   auto doc = p.open(r, "answer");
   if (!doc) return doc.error();
@@ -520,6 +619,8 @@ result<charge> read_charge(const reader& r, std::string_view text, const std::st
   if (!has_amount) return r.bad(join(path, "amount"), "missing");
   if (!has_currency) return r.bad(join(path, "currency"), "missing");
   if (!has_status) return r.bad(join(path, "charge_status"), "missing");
+  // The fields we read are checked; the rest of the object goes to billing as it is.
+  if (auto valid = validate_json(json_walk{r, path, {}}, text); !valid) return valid.error();
   c.raw_json = std::string(text);
   return c;
 }
@@ -675,7 +776,7 @@ result<std::string> parse_login(std::string_view body, std::string_view method_n
 
 result<charges_page> parse_list_charges(std::string_view body) {
   const reader r{method::list_charges};
-  auto env = read_envelope(r, body);
+  auto env = read_envelope(r, body, {"data", "charges_set"});
   if (!env) return env.error();
   std::optional<std::vector<std::string>> texts;
   auto res = with_data_object(r, *env, [&](od::object& o) {

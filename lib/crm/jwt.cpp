@@ -17,12 +17,8 @@ int base64url_value(char c) {
   return -1;
 }
 
-// Ten thousand years of seconds: anything beyond is garbage, and keeps the time_point
-// arithmetic far from overflow.
-constexpr std::int64_t max_exp_seconds = 10000LL * 366 * 24 * 3600;
-
 std::optional<std::chrono::system_clock::time_point> from_seconds(std::int64_t s) {
-  if (s <= 0 || s > max_exp_seconds) return std::nullopt;
+  if (s <= 0 || s > max_jwt_exp_seconds) return std::nullopt;
   return std::chrono::system_clock::time_point(std::chrono::seconds(s));
 }
 
@@ -115,7 +111,7 @@ std::optional<std::chrono::system_clock::time_point> jwt_expiry(std::string_view
   if (exp.get_int64().get(whole) == simdjson::SUCCESS) return from_seconds(whole);
   // RFC 7519 allows a fractional NumericDate: round down, the margin absorbs the rest.
   double d = 0;
-  if (exp.get_double().get(d) || !std::isfinite(d) || d <= 0 || d > static_cast<double>(max_exp_seconds))
+  if (exp.get_double().get(d) || !std::isfinite(d) || d <= 0 || d > static_cast<double>(max_jwt_exp_seconds))
     return std::nullopt;
   return from_seconds(static_cast<std::int64_t>(std::floor(d)));
 }

@@ -564,9 +564,32 @@ TEST(config_loader, yaml_syntax_errors_carry_their_line) {
   EXPECT_THAT(r.error().problems[0].message, HasSubstr("YAML syntax error"));
 }
 
+// Found by fuzzing: yaml-cpp's message can carry a byte of the file as it is, and problems are
+// printed to a terminal by --check-config.
+TEST(config_loader, yaml_syntax_errors_quote_the_bytes_they_name) {
+  EXPECT_THAT(problems("crm:\n  base_url: \"\\\a\"\n"),
+              ElementsAre("test.yaml:2: YAML syntax error: unknown escape character: \\x07"));
+}
+
 TEST(config_loader, only_one_document) {
   EXPECT_THAT(problems(minimal + "---\nledger:\n  path: /x\n"),
               ElementsAre("test.yaml:10: holds 2 YAML documents; expected one"));
+}
+
+// Found by fuzzing (tests/fuzz/regressions/config/): yaml-cpp's LoadAll never returned on a ','
+// left at the top level, piling up empty documents until memory ran out (--check-config of a
+// file holding "," ended in std::bad_alloc).
+TEST(config_loader, a_stray_comma_at_the_top_level_is_a_syntax_error_not_a_hang) {
+  EXPECT_THAT(problems(","), ElementsAre("test.yaml:1: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems(",l::"), ElementsAre("test.yaml:1: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems("# a comment\n[1],\n"), ElementsAre("test.yaml:2: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems("{crm: {}},"), ElementsAre("test.yaml:1: YAML syntax error: unexpected ','"));
+  EXPECT_THAT(problems(minimal + "---\n,\n"), ElementsAre("test.yaml:10: YAML syntax error: unexpected ','"));
+  const auto inside = problems(minimal + ",\n");
+  ASSERT_EQ(inside.size(), 1u);
+  EXPECT_THAT(inside[0], ::testing::StartsWith("test.yaml:9: YAML syntax error: "));
+  EXPECT_THAT(problems(minimal + "---\nledger:\n  path: /x\n---\n"),
+              ElementsAre("test.yaml:10: holds 3 YAML documents; expected one"));
 }
 
 TEST(config_loader, problems_convert_to_an_error) {

@@ -147,6 +147,13 @@ void expect_malformed(const result<T>& r, std::string_view expected_diagnostic) 
   EXPECT_EQ(r.error().diagnostic, expected_diagnostic);
 }
 
+// The answer as a whole is refused for not being JSON.
+void expect_not_json(const result<charges_page>& r) {
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().code, errc::malformed_answer) << r.error().to_string();
+  EXPECT_EQ(r.error().diagnostic.rfind("netflix/charges/list: answer: ", 0), 0u) << r.error().diagnostic;
+}
+
 TEST(crm_answers, truncation_at_every_cut_point_is_malformed) {
   const auto body = page(approved_charge + "," + declined_charge);
   for (std::size_t cut = 0; cut < body.size(); ++cut) {
@@ -311,18 +318,13 @@ TEST(crm_answers, deeply_nested_garbage_is_malformed_not_a_crash) {
   auto unbalanced = parse_list_charges(page(deep_open));
   ASSERT_FALSE(unbalanced);
   EXPECT_EQ(unbalanced.error().code, errc::malformed_answer);
-  // Balanced but deep as an element: that element is reported, the page stands.
-  auto element = parse_list_charges(page(approved_charge + "," + deep_open + deep_close));
-  ASSERT_TRUE(element) << element.error().to_string();
-  EXPECT_EQ(element->entries, 2u);
-  EXPECT_EQ(element->charges.size(), 1u);
-  ASSERT_EQ(element->malformed.size(), 1u);
-  EXPECT_EQ(element->malformed[0].diagnostic,
-            "netflix/charges/list: data.charges_set[1]: expected an object, got array");
-  // Balanced but deep in a field we do not read: ignored like any unknown field.
-  auto unknown = parse_list_charges(ok_answer(R"({"junk":)" + deep_open + deep_close + R"(,"charges_set":[]})"));
-  ASSERT_TRUE(unknown) << unknown.error().to_string();
-  EXPECT_EQ(unknown->entries, 0u);
+  // Balanced but deeper than simdjson's limit (1024), as an element or in a field we do not
+  // read: every answer is checked as JSON in full before it is read (see
+  // invalid_json_where_the_parser_does_not_look_is_malformed), and this one is nested too deeply.
+  expect_malformed(parse_list_charges(page(approved_charge + "," + deep_open + deep_close)),
+                   "netflix/charges/list: answer: nested too deeply");
+  expect_malformed(parse_list_charges(ok_answer(R"({"junk":)" + deep_open + deep_close + R"(,"charges_set":[]})")),
+                   "netflix/charges/list: answer: nested too deeply");
   // Nesting within simdjson's limit inside one element only spoils that element.
   const std::string some_open(100, '['), some_close(100, ']');
   auto s = parse_list_charges(page(approved_charge + "," + some_open + some_close));
@@ -518,10 +520,69 @@ TEST(crm_answers, garbage_and_deep_nesting_in_acknowledge_and_login_answers) {
     EXPECT_EQ(login.error().diagnostic.rfind("authentication/web_api_key/token: ", 0), 0u)
         << login.error().diagnostic;
   }
-  // Deep junk in a field nobody reads is skipped like any unknown field.
+  // Deep junk even in a field nobody reads: every answer is checked as JSON in full before it is
+  // read (invalid_json_where_the_parser_does_not_look_is_malformed), and that check stops at
+  // simdjson's depth limit (1024) rather than recursing without bound.
   auto ack = parse_acknowledge(ok_answer(R"({"junk":)" + deep_open + deep_close + R"(,"failed_charges_set":[]})"));
-  ASSERT_TRUE(ack) << ack.error().to_string();
-  EXPECT_TRUE(ack->empty());
+  ASSERT_FALSE(ack);
+  EXPECT_EQ(ack.error().code, errc::malformed_answer);
+  EXPECT_EQ(ack.error().diagnostic, "netflix/charges/acknowledge: answer: nested too deeply");
+}
+
+// Found by fuzzing (tests/fuzz/regressions/): simdjson's On-Demand parser checks only what it
+// reads, so an answer was accepted with anything between balanced brackets in a value it
+// skipped: an unknown field, or the raw charge object that goes to billing byte for byte.
+TEST(crm_answers, invalid_json_where_the_parser_does_not_look_is_malformed) {
+  const std::vector<std::string> structure_errors = {"[1,,2]", R"({"a" 1})", "[1 2]", R"({"a":})", "[1,]", "{,}",
+                                                     R"({"a":1,})"};
+  const std::vector<std::string> scalar_errors = {"01", "1.", "-", "tru", "nulls", R"("\x")"};
+  std::vector<std::string> all = structure_errors;
+  all.insert(all.end(), scalar_errors.begin(), scalar_errors.end());
+  for (const auto& junk : all) {
+    const std::string in_envelope = R"({"data":{"charges_set":[]},"status":{"code":"OK"},"extra":)" + junk + "}";
+    expect_not_json(parse_list_charges(in_envelope));
+    EXPECT_FALSE(parse_acknowledge(ok_answer(R"({"failed_charges_set":[{"number":"I1","x":)" + junk + "}]}")))
+        << junk;
+    EXPECT_FALSE(parse_list_promotions(ok_answer(R"([{"code":"P1","x":)" + junk + "}]"))) << junk;
+    EXPECT_FALSE(parse_show_subscription(ok_answer(R"({"subscription_number":"S1","prices_set":[)" + junk + "]}")))
+        << junk;
+    EXPECT_FALSE(parse_create_subscription(ok_answer(R"({"token":"t","x":)" + junk + "}"))) << junk;
+    EXPECT_FALSE(parse_login(ok_answer(R"({"token":"t","x":)" + junk + "}"))) << junk;
+    EXPECT_FALSE(parse_devices(ok_answer(R"({"x":)" + junk + "}"), method::register_devices)) << junk;
+    EXPECT_FALSE(parse_empty_answer(ok_answer(R"({"x":)" + junk + "}"), method::suspend)) << junk;
+  }
+  // Inside a charge, a structure error leaves no telling where the elements end: the page fails.
+  for (const auto& junk : structure_errors)
+    expect_not_json(parse_list_charges(page(charge_with("currency", R"("EUR","future_field":)" + junk))));
+  // A bad scalar spoils only its charge, which is reported and never reaches billing.
+  for (const auto& junk : scalar_errors) {
+    auto r = parse_list_charges(page(approved_charge + "," + charge_with("currency", R"("EUR","future_field":)" + junk)));
+    ASSERT_TRUE(r) << junk << ": " << r.error().to_string();
+    EXPECT_EQ(r->entries, 2u);
+    ASSERT_EQ(r->charges.size(), 1u) << junk;
+    EXPECT_EQ(r->charges[0].number, "I00002706");
+    ASSERT_EQ(r->malformed.size(), 1u);
+    EXPECT_EQ(r->malformed[0].diagnostic.rfind("netflix/charges/list: data.charges_set[1]: ", 0), 0u)
+        << r->malformed[0].diagnostic;
+    EXPECT_EQ(r->malformed[0].number, "I9");
+  }
+  // Valid JSON of every kind in the same places is still ignored.
+  auto fine = parse_list_charges(
+      page(charge_with("currency", R"("EUR","future_field":[1,-0.5e+3,"\u00e9\n",true,false,null,{"a":{}},[]])")));
+  ASSERT_TRUE(fine) << fine.error().to_string();
+  EXPECT_EQ(fine->charges.size(), 1u);
+}
+
+// Found by fuzzing: a field name is peer text too. A duplicate key holding a tab or a line break
+// was copied into the diagnostic (and so into a log line) as it was.
+TEST(crm_answers, field_names_in_diagnostics_are_quoted) {
+  auto r = parse_list_charges(R"({"d\ta":{},"d\ta":{}})");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error().diagnostic, "netflix/charges/list: d\\x09a: duplicate field");
+  auto element = parse_list_charges(page(charge_with("currency", R"("EUR","x\ny":1,"x\ny":2)")));
+  ASSERT_TRUE(element) << element.error().to_string();
+  ASSERT_EQ(element->malformed.size(), 1u);
+  EXPECT_EQ(element->malformed[0].diagnostic, "netflix/charges/list: data.charges_set[0].x\\x0Ay: duplicate field");
 }
 
 TEST(crm_answers, status_other_than_ok_carries_the_quoted_message) {

@@ -39,6 +39,16 @@ TEST(crm_jwt, anything_else_is_nullopt) {
   EXPECT_FALSE(jwt_expiry("eyJhbGciOiJIUzI1NiJ9.!!!.sig"));
 }
 
+// Found by fuzzing (tests/fuzz/regressions/jwt/): an exp of 1e10 seconds (year 2286) passed the
+// old ten-thousand-year bound, and converting it to system_clock's nanoseconds overflowed.
+TEST(crm_jwt, exp_beyond_2200_is_out_of_range) {
+  EXPECT_EQ(jwt_expiry(jwt(R"({"exp":7258118400})")), system_clock::time_point(seconds(max_jwt_exp_seconds)));
+  for (std::string payload : {R"({"exp":7258118401})", R"({"exp":10000000000})", R"({"exp":"59990000000"})",
+                              R"({"exp":5.999E10})", R"({"exp":"999999999999999999"})"}) {
+    EXPECT_FALSE(jwt_expiry(jwt(payload))) << payload;
+  }
+}
+
 TEST(crm_jwt, base64_vectors) {
   // RFC 4648 section 10.
   EXPECT_EQ(base64_encode(""), "");
