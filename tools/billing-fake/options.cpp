@@ -1,46 +1,10 @@
 #include "billing-fake/options.hpp"
 
-#include <charconv>
 #include <fstream>
-#include <limits>
-#include <optional>
+
+#include "common/command_line.hpp"
 
 namespace chargerecon::billing_fake {
-namespace {
-
-error bad_flag(std::string_view flag, std::string_view why) {
-  return error{errc::invalid_argument, "--" + std::string(flag) + ": " + std::string(why)};
-}
-
-template <class Int>
-std::optional<Int> parse_int(std::string_view s) {
-  Int v{};
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size()) return std::nullopt;
-  return v;
-}
-
-// "250", "250ms" or "2s".
-std::optional<std::chrono::milliseconds> parse_duration(std::string_view s) {
-  std::int64_t scale = 1;
-  if (s.ends_with("ms")) s.remove_suffix(2);
-  else if (s.ends_with("s")) {
-    s.remove_suffix(1);
-    scale = 1000;
-  }
-  const auto n = parse_int<std::int64_t>(s);
-  if (!n || *n < 0 || *n > std::numeric_limits<std::int64_t>::max() / 1000 / 1000) return std::nullopt;
-  return std::chrono::milliseconds{*n * scale};
-}
-
-std::optional<double> parse_probability(std::string_view s) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
-  if (ec != std::errc{} || end != s.data() + s.size() || !(v >= 0.0 && v <= 1.0)) return std::nullopt;
-  return v;
-}
-
-}  // namespace
 
 std::string usage_text() {
   return R"(usage: billing-fake [flags]
@@ -58,7 +22,7 @@ POST /faults {"fail_5xx": 0, "latency": 5, ...} changes the fault settings while
   --path PATH              charge POSTs go to a path ending with this (default /bill)
   --token-file PATH        require "Authorization: Bearer <first line of PATH>" (else 401)
   --reject-customers LIST  comma-separated customers always refused with 422 (e.g. C0007,C0013)
-  --latency DURATION       delay before answering a charge POST (250, 250ms, 2s; default 0)
+  --latency DURATION       delay before answering a charge POST (250, 250ms, 2s, 1m; default 0)
   --jitter DURATION        plus a uniform extra delay up to this (default 0)
   --fail-5xx P             probability of a 503 without recording (0..1, default 0)
   --rate-limit P           probability of a 429 with Retry-After: 1, without recording
@@ -76,95 +40,68 @@ Fault probabilities add up to at most 1. SIGTERM or SIGINT stops it (exit 0); a 
 
 result<fake_options> parse_options(const std::vector<std::string>& args) {
   fake_options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!arg.starts_with("--")) return error{errc::invalid_argument, "unexpected argument '" + quote_peer_text(arg) + "'"};
-    arg.remove_prefix(2);
-    std::string_view flag = arg;
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      inline_value = std::string(arg.substr(eq + 1));
-    }
-
+  // Every other flag takes a value; apply refuses the unknown ones.
+  const auto kind = [](std::string_view name) {
+    return name == "help" || name == "quiet" ? cli::flag_kind::switch_flag : cli::flag_kind::value_flag;
+  };
+  const auto apply = [&](const cli::flag& f) -> result<void> {
+    const std::string_view flag = f.name;
+    const std::string value(f.value.value_or(""));
+    const auto set = [](auto& into, auto parsed) -> result<void> {
+      if (!parsed) return parsed.error();
+      into = *parsed;
+      return {};
+    };
     if (flag == "help" || flag == "quiet") {
-      if (inline_value) return bad_flag(flag, "takes no value");
       (flag == "help" ? o.help : o.quiet) = true;
-      continue;
-    }
-
-    std::string value;
-    if (inline_value) value = std::move(*inline_value);
-    else if (i + 1 < args.size()) value = args[++i];
-    else return bad_flag(flag, "needs a value");
-
-    const auto probability = [&](double& into) -> std::optional<error> {
-      const auto p = parse_probability(value);
-      if (!p) return bad_flag(flag, "'" + quote_peer_text(value) + "' is not a probability between 0 and 1");
-      into = *p;
-      return std::nullopt;
-    };
-    const auto duration = [&](std::chrono::milliseconds& into) -> std::optional<error> {
-      const auto d = parse_duration(value);
-      if (!d) return bad_flag(flag, "'" + quote_peer_text(value) + "' is not a duration like 250, 250ms or 2s");
-      into = *d;
-      return std::nullopt;
-    };
-
-    std::optional<error> failed;
-    if (flag == "listen") {
-      if (value.empty()) return bad_flag(flag, "is empty");
+    } else if (flag == "listen") {
+      if (value.empty()) return cli::flag_error(flag, "is empty");
       o.server.listen_address = value;
     } else if (flag == "port") {
-      const auto p = parse_int<std::uint16_t>(value);
-      if (!p) return bad_flag(flag, "'" + quote_peer_text(value) + "' is not a port number (0..65535)");
-      o.server.port = *p;
+      return set(o.server.port, cli::whole_number<std::uint16_t>(flag, value, 0, 65535));
     } else if (flag == "port-file") {
-      if (value.empty()) return bad_flag(flag, "is empty");
+      if (value.empty()) return cli::flag_error(flag, "is empty");
       o.port_file = value;
     } else if (flag == "tls-cert") {
       o.server.tls_cert_file = value;
     } else if (flag == "tls-key") {
       o.server.tls_key_file = value;
     } else if (flag == "path") {
-      if (!value.starts_with("/")) return bad_flag(flag, "must start with '/'");
+      if (!value.starts_with("/")) return cli::flag_error(flag, "must start with '/'");
       o.fake.path = value;
     } else if (flag == "token-file") {
-      if (value.empty()) return bad_flag(flag, "is empty");
+      if (value.empty()) return cli::flag_error(flag, "is empty");
       o.token_file = value;
     } else if (flag == "reject-customers") {
       std::string_view rest = value;
       while (!rest.empty()) {
         const auto comma = rest.find(',');
         const auto item = rest.substr(0, comma);
-        if (item.empty()) return bad_flag(flag, "has an empty customer");
+        if (item.empty()) return cli::flag_error(flag, "has an empty customer");
         o.fake.reject_customers.emplace(item);
         rest = comma == std::string_view::npos ? std::string_view{} : rest.substr(comma + 1);
-        if (comma != std::string_view::npos && rest.empty()) return bad_flag(flag, "has an empty customer");
+        if (comma != std::string_view::npos && rest.empty()) return cli::flag_error(flag, "has an empty customer");
       }
-    } else if (flag == "latency") {
-      failed = duration(o.fake.latency);
-    } else if (flag == "jitter") {
-      failed = duration(o.fake.jitter);
+    } else if (flag == "latency" || flag == "jitter") {
+      return set(flag == "latency" ? o.fake.latency : o.fake.jitter, cli::duration(flag, value, std::chrono::milliseconds(1)));
     } else if (flag == "fail-5xx") {
-      failed = probability(o.fake.fail_5xx);
+      return set(o.fake.fail_5xx, cli::probability(flag, value));
     } else if (flag == "rate-limit") {
-      failed = probability(o.fake.rate_limit);
+      return set(o.fake.rate_limit, cli::probability(flag, value));
     } else if (flag == "apply-then-drop") {
-      failed = probability(o.fake.apply_then_drop);
+      return set(o.fake.apply_then_drop, cli::probability(flag, value));
     } else if (flag == "malformed-json") {
-      failed = probability(o.fake.malformed_json);
+      return set(o.fake.malformed_json, cli::probability(flag, value));
     } else if (flag == "drop") {
-      failed = probability(o.fake.drop);
+      return set(o.fake.drop, cli::probability(flag, value));
     } else if (flag == "seed") {
-      const auto s = parse_int<std::uint64_t>(value);
-      if (!s) return bad_flag(flag, "'" + quote_peer_text(value) + "' is not a non-negative integer");
-      o.fake.seed = *s;
+      return set(o.fake.seed, cli::whole_number<std::uint64_t>(flag, value, 0, UINT64_MAX));
     } else {
-      return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(flag)};
+      return cli::unknown_flag(flag);
     }
-    if (failed) return std::move(*failed);
-  }
+    return {};
+  };
+  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
 
   const double faults =
       o.fake.drop + o.fake.fail_5xx + o.fake.rate_limit + o.fake.apply_then_drop + o.fake.malformed_json;

@@ -1,60 +1,29 @@
 #include "chaos/options.hpp"
 
-#include <charconv>
 #include <string_view>
 
+#include "common/command_line.hpp"
+
 namespace chargerecon::chaos {
-namespace {
-
-error bad_flag(std::string_view flag, std::string_view why) {
-  return error{errc::invalid_argument, "--" + std::string(flag) + ": " + std::string(why)};
-}
-
-result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v < min || v > max)
-    return bad_flag(flag, "'" + quote_peer_text(text, 40) + "' is not a whole number from " + std::to_string(min) +
-                              " to " + std::to_string(max));
-  return v;
-}
-
-}  // namespace
 
 result<chaos_options> parse_options(const std::vector<std::string>& args) {
   chaos_options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!arg.starts_with("--"))
-      return error{errc::invalid_argument, "unexpected argument '" + quote_peer_text(arg, 80) + "'"};
-    arg.remove_prefix(2);
-    std::string_view flag = arg;
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      flag = arg.substr(0, eq);
-      inline_value = std::string(arg.substr(eq + 1));
-    }
-    if (flag == "help" || flag == "keep") {
-      if (inline_value) return bad_flag(flag, "takes no value");
-      (flag == "help" ? o.help : o.keep) = true;
-      continue;
-    }
-    std::string value;
-    if (inline_value)
-      value = std::move(*inline_value);
-    else if (i + 1 < args.size())
-      value = args[++i];
-    else
-      return bad_flag(flag, "needs a value");
-
-    const auto number = [&](std::uint64_t min, std::uint64_t max) { return whole_number(flag, value, min, max); };
+  // Every other flag takes a value; apply refuses the unknown ones.
+  const auto kind = [](std::string_view name) {
+    return name == "help" || name == "keep" ? cli::flag_kind::switch_flag : cli::flag_kind::value_flag;
+  };
+  const auto apply = [&](const cli::flag& f) -> result<void> {
+    const std::string_view flag = f.name;
+    const std::string value(f.value.value_or(""));
+    const auto number = [&](std::uint64_t min, std::uint64_t max) { return cli::whole_number(flag, value, min, max); };
     const auto path = [&](auto& into) -> result<void> {
-      if (value.empty()) return bad_flag(flag, "is empty");
+      if (value.empty()) return cli::flag_error(flag, "is empty");
       into = std::filesystem::path(value);
       return {};
     };
-    result<void> set;
-    if (flag == "charges" || flag == "seed" || flag == "kills" || flag == "customers") {
+    if (flag == "help" || flag == "keep") {
+      (flag == "help" ? o.help : o.keep) = true;
+    } else if (flag == "charges" || flag == "seed" || flag == "kills" || flag == "customers") {
       auto n = flag == "charges" ? number(1, 10'000'000)
                : flag == "seed"  ? number(0, UINT64_MAX)
                : flag == "kills" ? number(1, 100'000)
@@ -68,31 +37,30 @@ result<chaos_options> parse_options(const std::vector<std::string>& args) {
        : flag == "stall"        ? o.stall
                                 : o.drain_timeout) = std::chrono::seconds(*n);
     } else if (flag == "pending-ratio") {
-      double p = 0;
-      const auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), p);
-      if (value.empty() || ec != std::errc{} || end != value.data() + value.size() || !(p >= 0 && p <= 0.5))
-        return bad_flag(flag, "'" + quote_peer_text(value, 40) + "' is not a number from 0 to 0.5");
-      o.pending_ratio = p;
+      auto p = cli::number(flag, value, 0, 0.5);
+      if (!p) return p.error();
+      o.pending_ratio = *p;
     } else if (flag == "held-customers") {
       o.held_customers = value;  // "" for none; billing-fake checks the list's shape
     } else if (flag == "report") {
-      set = path(o.report);
+      return path(o.report);
     } else if (flag == "chargerecond") {
-      set = path(o.chargerecond);
+      return path(o.chargerecond);
     } else if (flag == "crm-sim") {
-      set = path(o.crm_sim);
+      return path(o.crm_sim);
     } else if (flag == "billing-fake") {
-      set = path(o.billing_fake);
+      return path(o.billing_fake);
     } else if (flag == "build") {
-      set = path(o.build_dir);
+      return path(o.build_dir);
     } else if (flag == "work-dir") {
-      set = path(o.work_dir);
+      return path(o.work_dir);
     } else {
-      return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(flag, 80)};
+      return cli::unknown_flag(flag);
     }
-    if (!set) return set.error();
-  }
-  if (o.stall >= o.cycle_deadline) return bad_flag("stall", "must be shorter than --cycle-deadline");
+    return {};
+  };
+  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
+  if (o.stall >= o.cycle_deadline) return cli::flag_error("stall", "must be shorter than --cycle-deadline");
   return o;
 }
 

@@ -1,7 +1,6 @@
 #include "crm-sim/faults.hpp"
 
-#include <charconv>
-
+#include "common/command_line.hpp"
 #include "crm-sim/json_in.hpp"
 
 namespace chargerecon::crm_sim {
@@ -38,35 +37,6 @@ fault_decision fault_dice::roll(const fault_config& config, call_kind kind) {
   return d;
 }
 
-result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chrono::milliseconds bare_unit) {
-  using namespace std::chrono;
-  std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || end == text.data()) {
-    return error{errc::invalid_argument, "duration \"" + quote_peer_text(text) + "\" does not start with a number"};
-  }
-  const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  milliseconds scale;
-  if (unit.empty())
-    scale = bare_unit;
-  else if (unit == "ms")
-    scale = milliseconds(1);
-  else if (unit == "s")
-    scale = seconds(1);
-  else if (unit == "m" || unit == "min")
-    scale = minutes(1);
-  else if (unit == "h")
-    scale = hours(1);
-  else
-    return error{errc::invalid_argument,
-                 "duration \"" + quote_peer_text(text) + "\" has an unknown unit (ms, s, m, h)"};
-  // Ten years is beyond any setting and keeps the product far from overflow.
-  if (n > static_cast<std::uint64_t>(duration_cast<milliseconds>(hours(24 * 3660)).count() / scale.count())) {
-    return error{errc::invalid_argument, "duration \"" + quote_peer_text(text) + "\" is too long"};
-  }
-  return milliseconds(static_cast<std::int64_t>(n) * scale.count());
-}
-
 std::string format_duration(std::chrono::milliseconds d) {
   const auto ms = d.count();
   if (ms != 0 && ms % 3'600'000 == 0) return std::to_string(ms / 3'600'000) + "h";
@@ -89,7 +59,7 @@ result<std::chrono::milliseconds> duration(const json_item& item, std::string_vi
   if (item.kind != json_kind::string && item.kind != json_kind::number) {
     return error{errc::invalid_argument, std::string(key) + " must be a duration (\"5ms\") or a number"};
   }
-  auto d = parse_duration(item.is_string() ? item.text : item.raw, bare_unit);
+  auto d = cli::parse_duration(item.is_string() ? item.text : item.raw, bare_unit);
   if (!d) return error{errc::invalid_argument, std::string(key) + ": " + d.error().diagnostic};
   return *d;
 }

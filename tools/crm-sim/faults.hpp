@@ -57,9 +57,7 @@ class fault_dice {
   sim_rng rng_;
 };
 
-// "5ms", "2s", "10m", "2h"; a bare number is in `bare_unit`. Shared with the flags.
-// Errors: invalid_argument naming the text.
-result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chrono::milliseconds bare_unit);
+// A duration as cli::parse_duration reads it back: "2h", "30s", "5ms".
 std::string format_duration(std::chrono::milliseconds d);
 
 // POST /sim/faults: a JSON object whose keys are the fault flags' names with '_' for '-'

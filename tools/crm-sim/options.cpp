@@ -1,11 +1,12 @@
 #include "crm-sim/options.hpp"
 
 #include <cerrno>
-#include <charconv>
 #include <cstring>
 #include <fstream>
 #include <functional>
 #include <string_view>
+
+#include "common/command_line.hpp"
 
 namespace chargerecon::crm_sim {
 
@@ -17,30 +18,6 @@ struct flag {
   std::string_view help;
   std::function<result<void>(crm_sim_options&, std::string_view)> set;
 };
-
-error bad_value(std::string_view flag_name, std::string_view why) {
-  return error{errc::invalid_argument, "--" + std::string(flag_name) + ": " + std::string(why)};
-}
-
-template <class T>
-result<T> whole_number(std::string_view name, std::string_view text, T max) {
-  std::uint64_t v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || v > static_cast<std::uint64_t>(max)) {
-    return bad_value(name, "\"" + quote_peer_text(text) + "\" is not a whole number from 0 to " + std::to_string(max));
-  }
-  return static_cast<T>(v);
-}
-
-result<double> real_number(std::string_view name, std::string_view text, double min, double max) {
-  double v = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(v >= min && v <= max)) {
-    return bad_value(name, "\"" + quote_peer_text(text) + "\" is not a number from " + std::to_string(min) + " to " +
-                               std::to_string(max));
-  }
-  return v;
-}
 
 using setter = std::function<result<void>(crm_sim_options&, std::string_view)>;
 
@@ -60,7 +37,7 @@ setter sim_text(std::string sim_config::*member) {
 
 setter probability(std::string_view name, double fault_config::*member) {
   return [name, member](crm_sim_options& o, std::string_view v) -> result<void> {
-    auto p = real_number(name, v, 0, 1);
+    auto p = cli::probability(name, v);
     if (!p) return p.error();
     o.sim.faults.*member = *p;
     return {};
@@ -70,8 +47,8 @@ setter probability(std::string_view name, double fault_config::*member) {
 setter duration(std::string_view name, std::chrono::milliseconds bare_unit,
                 std::function<std::chrono::milliseconds&(crm_sim_options&)> target) {
   return [name, bare_unit, target](crm_sim_options& o, std::string_view v) -> result<void> {
-    auto d = parse_duration(v, bare_unit);
-    if (!d) return bad_value(name, d.error().diagnostic);
+    auto d = cli::duration(name, v, bare_unit);
+    if (!d) return d.error();
     target(o) = *d;
     return {};
   };
@@ -87,7 +64,7 @@ const std::vector<flag>& flags() {
        }},
       {"port", "N", "port to listen on (default 0: the kernel picks one; see --port-file)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto p = whole_number<std::uint16_t>("port", v, 65535);
+         auto p = cli::whole_number<std::uint16_t>("port", v, 0, 65535);
          if (!p) return p.error();
          o.server.port = *p;
          return {};
@@ -141,35 +118,35 @@ const std::vector<flag>& flags() {
        }},
       {"seed", "N", "seed of every random choice: charges, faults, token ids (default 1)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = whole_number<std::uint64_t>("seed", v, UINT64_MAX);
+         auto n = cli::whole_number<std::uint64_t>("seed", v, 0, UINT64_MAX);
          if (!n) return n.error();
          o.sim.generator.seed = *n;
          return {};
        }},
       {"backlog", "N", "charges waiting at start (default 0)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = whole_number<std::size_t>("backlog", v, 10'000'000);
+         auto n = cli::whole_number<std::size_t>("backlog", v, 0, 10'000'000);
          if (!n) return n.error();
          o.sim.generator.backlog = *n;
          return {};
        }},
       {"arrival-rate", "R", "new charges per second after start (default 0: none)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto r = real_number("arrival-rate", v, 0, 100000);
+         auto r = cli::number("arrival-rate", v, 0, 100000);
          if (!r) return r.error();
          o.sim.generator.arrival_rate = *r;
          return {};
        }},
       {"customers", "N", "customers C0001..CN the charges belong to (default 50)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = whole_number<std::size_t>("customers", v, 9999);
-         if (!n || *n == 0) return bad_value("customers", "must be a whole number from 1 to 9999");
+         auto n = cli::whole_number<std::size_t>("customers", v, 1, 9999);
+         if (!n) return n.error();
          o.sim.generator.customers = *n;
          return {};
        }},
       {"pending-ratio", "P", "share of charges born PENDING (default 0.1)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto p = real_number("pending-ratio", v, 0, 1);
+         auto p = cli::probability("pending-ratio", v);
          if (!p) return p.error();
          o.sim.generator.pending_ratio = *p;
          return {};
@@ -196,14 +173,14 @@ const std::vector<flag>& flags() {
                 [](crm_sim_options& o) -> milliseconds& { return o.sim.faults.token_expiry_every; })},
       {"ack-refuse-first", "K", "refuse each charge's first K acknowledgements (default 0)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = whole_number<unsigned>("ack-refuse-first", v, 1'000'000);
+         auto n = cli::whole_number<unsigned>("ack-refuse-first", v, 0, 1'000'000);
          if (!n) return n.error();
          o.sim.faults.ack_refuse_first = *n;
          return {};
        }},
       {"ack-refuse-code", "CODE", "error_code of those refusals (default TEMPORARY_FAILURE)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {
-         if (v.empty()) return bad_value("ack-refuse-code", "must not be empty");
+         if (v.empty()) return cli::flag_error("ack-refuse-code", "must not be empty");
          o.sim.faults.ack_refuse_code = std::string(v);
          return {};
        }},
@@ -214,37 +191,23 @@ const std::vector<flag>& flags() {
   return table;
 }
 
+const flag* find_flag(std::string_view name) {
+  for (const auto& f : flags())
+    if (f.name == name) return &f;
+  return nullptr;
+}
+
 }  // namespace
 
 result<crm_sim_options> parse_options(const std::vector<std::string>& args) {
   crm_sim_options options;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!arg.starts_with("--"))
-      return error{errc::invalid_argument, "unexpected argument \"" + quote_peer_text(arg) + "\""};
-    arg.remove_prefix(2);
-    std::optional<std::string_view> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      inline_value = arg.substr(eq + 1);
-      arg = arg.substr(0, eq);
-    }
-    const flag* f = nullptr;
-    for (const auto& candidate : flags()) {
-      if (candidate.name == arg) f = &candidate;
-    }
-    if (!f) return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(arg)};
-    std::string_view value;
-    if (f->value_name.empty()) {
-      if (inline_value) return bad_value(f->name, "takes no value");
-    } else if (inline_value) {
-      value = *inline_value;
-    } else if (i + 1 < args.size()) {
-      value = args[++i];
-    } else {
-      return bad_value(f->name, "needs a value (" + std::string(f->value_name) + ")");
-    }
-    if (auto set = f->set(options, value); !set) return set.error();
-  }
+  const auto kind = [](std::string_view name) -> std::optional<cli::flag_kind> {
+    const auto* f = find_flag(name);
+    if (!f) return std::nullopt;
+    return f->value_name.empty() ? cli::flag_kind::switch_flag : cli::flag_kind::value_flag;
+  };
+  const auto apply = [&](const cli::flag& given) { return find_flag(given.name)->set(options, given.value.value_or("")); };
+  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
   if (options.server.tls_cert_file.empty() != options.server.tls_key_file.empty()) {
     return error{errc::invalid_argument, "--tls-cert and --tls-key go together"};
   }

@@ -1,27 +1,23 @@
 #include "sim-audit/options.hpp"
 
 #include <algorithm>
-#include <charconv>
 #include <optional>
 #include <string_view>
 
+#include "common/command_line.hpp"
 #include "ledger/charge_state.hpp"
 
 namespace chargerecon::sim_audit {
 namespace {
-
-error bad(std::string_view flag, std::string_view why) {
-  return error{errc::invalid_argument, "--" + std::string(flag) + ": " + std::string(why)};
-}
 
 result<std::vector<std::string>> parse_statuses(std::string_view text) {
   std::vector<std::string> out;
   while (true) {
     const auto comma = text.find(',');
     const auto item = text.substr(0, comma);
-    if (item.empty()) return bad("bill-statuses", "an empty status in the list");
+    if (item.empty()) return cli::flag_error("bill-statuses", "an empty status in the list");
     if (std::ranges::find(ledger::processed_statuses, item) == std::end(ledger::processed_statuses))
-      return bad("bill-statuses", "'" + quote_peer_text(item, 40) +
+      return cli::flag_error("bill-statuses", "'" + quote_peer_text(item, 40) +
                                       "' is not one of APPROVED, DECLINED, BAD_REQUEST, "
                                       "REJECTED");
     if (std::ranges::find(out, item) == out.end()) out.emplace_back(item);
@@ -35,67 +31,39 @@ result<std::vector<std::string>> parse_statuses(std::string_view text) {
 
 result<cli_options> parse_options(const std::vector<std::string>& args) {
   cli_options o;
-  for (std::size_t i = 0; i < args.size(); ++i) {
-    std::string_view arg = args[i];
-    if (!arg.starts_with("--"))
-      return error{errc::invalid_argument, "unexpected argument '" + quote_peer_text(arg, 80) + "'"};
-    arg.remove_prefix(2);
-    std::optional<std::string> inline_value;
-    if (const auto eq = arg.find('='); eq != std::string_view::npos) {
-      inline_value = std::string(arg.substr(eq + 1));
-      arg = arg.substr(0, eq);
-    }
-    const auto flag_only = [&]() -> result<void> {
-      if (inline_value) return bad(arg, "takes no value");
-      return {};
-    };
-    const auto value = [&]() -> result<std::string> {
-      if (inline_value) {
-        if (inline_value->empty()) return bad(arg, "needs a value");
-        return *inline_value;
-      }
-      if (i + 1 >= args.size() || args[i + 1].empty()) return bad(arg, "needs a value");
-      return args[++i];
-    };
-
-    if (arg == "help") {
-      if (auto r = flag_only(); !r) return r.error();
-      o.help = true;
-    } else if (arg == "json") {
-      if (auto r = flag_only(); !r) return r.error();
-      o.json = true;
-    } else if (arg == "expect-drained") {
-      if (auto r = flag_only(); !r) return r.error();
-      o.audit.expect_drained = true;
-    } else if (arg == "no-dead") {
-      if (auto r = flag_only(); !r) return r.error();
-      o.audit.forbid_dead = true;
-    } else if (arg == "crm-url" || arg == "billing-url" || arg == "ledger") {
-      auto v = value();
-      if (!v) return v.error();
-      (arg == "crm-url" ? o.crm_url : arg == "billing-url" ? o.billing_url : o.ledger_path) = std::move(*v);
-    } else if (arg == "bill-statuses") {
-      auto v = value();
-      if (!v) return v.error();
-      auto statuses = parse_statuses(*v);
+  const auto kind = [](std::string_view name) -> std::optional<cli::flag_kind> {
+    if (name == "help" || name == "json" || name == "expect-drained" || name == "no-dead")
+      return cli::flag_kind::switch_flag;
+    if (name == "crm-url" || name == "billing-url" || name == "ledger" || name == "bill-statuses" ||
+        name == "timeout")
+      return cli::flag_kind::value_flag;
+    return std::nullopt;
+  };
+  const auto apply = [&](const cli::flag& f) -> result<void> {
+    const std::string_view flag = f.name;
+    if (f.value && f.value->empty()) return cli::flag_error(flag, "needs a value");
+    const std::string value(f.value.value_or(""));
+    if (flag == "help" || flag == "json" || flag == "expect-drained" || flag == "no-dead") {
+      (flag == "help" ? o.help : flag == "json" ? o.json : flag == "expect-drained" ? o.audit.expect_drained
+                                                                                   : o.audit.forbid_dead) = true;
+    } else if (flag == "crm-url" || flag == "billing-url" || flag == "ledger") {
+      (flag == "crm-url" ? o.crm_url : flag == "billing-url" ? o.billing_url : o.ledger_path) = value;
+    } else if (flag == "bill-statuses") {
+      auto statuses = parse_statuses(value);
       if (!statuses) return statuses.error();
       o.audit.bill_statuses = std::move(*statuses);
-    } else if (arg == "timeout") {
-      auto v = value();
-      if (!v) return v.error();
-      unsigned seconds = 0;
-      const auto [end, ec] = std::from_chars(v->data(), v->data() + v->size(), seconds);
-      if (ec != std::errc{} || end != v->data() + v->size() || seconds == 0 || seconds > 3600)
-        return bad(arg, "must be a whole number of seconds from 1 to 3600");
-      o.timeout = std::chrono::seconds(seconds);
     } else {
-      return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(arg, 80)};
+      auto seconds = cli::whole_number<unsigned>(flag, value, 1, 3600);
+      if (!seconds) return seconds.error();
+      o.timeout = std::chrono::seconds(*seconds);
     }
-  }
+    return {};
+  };
+  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
   if (o.help) return o;
-  if (o.crm_url.empty()) return bad("crm-url", "is mandatory");
-  if (o.billing_url.empty()) return bad("billing-url", "is mandatory");
-  if (o.ledger_path.empty()) return bad("ledger", "is mandatory");
+  if (o.crm_url.empty()) return cli::flag_error("crm-url", "is mandatory");
+  if (o.billing_url.empty()) return cli::flag_error("billing-url", "is mandatory");
+  if (o.ledger_path.empty()) return cli::flag_error("ledger", "is mandatory");
   return o;
 }
 

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "common/command_line.hpp"
+
 namespace chargerecon::crm_sim {
 namespace {
 
@@ -85,21 +87,13 @@ TEST(fault_dice, login_gets_only_latency_5xx_and_drop) {
   EXPECT_EQ(dice.roll(c, call_kind::login).outcome, fault_outcome::fail_5xx);
 }
 
-TEST(durations, parse_with_units_and_bare_numbers_in_the_given_unit) {
-  EXPECT_EQ(parse_duration("5ms", seconds(1)).value(), milliseconds(5));
-  EXPECT_EQ(parse_duration("2s", seconds(1)).value(), seconds(2));
-  EXPECT_EQ(parse_duration("10m", seconds(1)).value(), minutes(10));
-  EXPECT_EQ(parse_duration("2h", seconds(1)).value(), hours(2));
-  EXPECT_EQ(parse_duration("30", seconds(1)).value(), seconds(30));
-  EXPECT_EQ(parse_duration("30", milliseconds(1)).value(), milliseconds(30));
-  EXPECT_FALSE(parse_duration("", seconds(1)));
-  EXPECT_FALSE(parse_duration("5 ms", seconds(1)));
-  EXPECT_FALSE(parse_duration("5d", seconds(1)));
-  EXPECT_FALSE(parse_duration("-5s", seconds(1)));
-  EXPECT_FALSE(parse_duration("99999999999999999h", seconds(1)));
+// cli::parse_duration's own cases are in tests/unit/common/command_line_test.cpp.
+TEST(durations, format_the_shortest_spelling_that_reads_back) {
   EXPECT_EQ(format_duration(hours(2)), "2h");
   EXPECT_EQ(format_duration(seconds(30)), "30s");
   EXPECT_EQ(format_duration(milliseconds(5)), "5ms");
+  for (const milliseconds d : {milliseconds(hours(2)), milliseconds(seconds(30)), milliseconds(5), milliseconds(0)})
+    EXPECT_EQ(cli::parse_duration(format_duration(d), seconds(1)).value(), d) << format_duration(d);
 }
 
 TEST(fault_settings, apply_all_or_nothing_and_read_back) {
