@@ -98,12 +98,11 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
   return milliseconds(static_cast<std::int64_t>(n) * scale.count());
 }
 
-result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min,
-                                   std::uint64_t max) {
+result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max) {
   std::uint64_t v = 0;
   if (!parse_all(text, v) || v < min || v > max)
-    return flag_error(flag, quoted(text) + " is not a whole number from " + std::to_string(min) + " to " +
-                                std::to_string(max));
+    return flag_error(
+        flag, quoted(text) + " is not a whole number from " + std::to_string(min) + " to " + std::to_string(max));
   return v;
 }
 

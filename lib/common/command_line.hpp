@@ -55,8 +55,7 @@ result<std::chrono::milliseconds> parse_duration(std::string_view text, std::chr
 
 // The flag values, each refused as "--<flag>: '<text>' is not ...".
 // A whole number from min to max, digits only.
-result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min,
-                                   std::uint64_t max);
+result<std::uint64_t> whole_number(std::string_view flag, std::string_view text, std::uint64_t min, std::uint64_t max);
 template <std::unsigned_integral T>
 result<T> whole_number(std::string_view flag, std::string_view text, T min, T max) {
   auto n = whole_number(flag, text, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max));

@@ -83,7 +83,8 @@ result<fake_options> parse_options(const std::vector<std::string>& args) {
         if (comma != std::string_view::npos && rest.empty()) return cli::flag_error(flag, "has an empty customer");
       }
     } else if (flag == "latency" || flag == "jitter") {
-      return set(flag == "latency" ? o.fake.latency : o.fake.jitter, cli::duration(flag, value, std::chrono::milliseconds(1)));
+      return set(flag == "latency" ? o.fake.latency : o.fake.jitter,
+                 cli::duration(flag, value, std::chrono::milliseconds(1)));
     } else if (flag == "fail-5xx") {
       return set(o.fake.fail_5xx, cli::probability(flag, value));
     } else if (flag == "rate-limit") {

@@ -3,9 +3,9 @@
 #include <algorithm>
 #include <array>
 #include <cctype>
-#include <charconv>
 #include <map>
 
+#include "common/command_line.hpp"
 #include "config/loader.hpp"
 
 namespace chargerecon::ctl {
@@ -202,9 +202,7 @@ const command_spec* find_command(command_id id) {
 }
 
 error usage(std::string text) { return error{errc::invalid_argument, std::move(text)}; }
-error bad(std::string_view flag, std::string_view why) {
-  return usage("--" + std::string(flag) + ": " + std::string(why));
-}
+using cli::flag_error;
 
 std::string quoted(std::string_view text) { return "'" + quote_peer_text(text, 80) + "'"; }
 
@@ -212,13 +210,6 @@ const option_spec* find_option(const std::vector<option_spec>& specs, std::strin
   for (const auto& s : specs)
     if (s.name == name) return &s;
   return nullptr;
-}
-
-std::optional<std::uint64_t> parse_count(std::string_view text) {
-  std::uint64_t n = 0;
-  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
-  if (ec != std::errc{} || end != text.data() + text.size()) return std::nullopt;
-  return n;
 }
 
 std::string upper(std::string_view text) {
@@ -261,14 +252,14 @@ result<date_range> parse_range(const raw_command& raw, bool mandatory) {
   for (const auto name : {std::string_view("since"), std::string_view("until")}) {
     const auto v = value_of(raw, name);
     if (!v) {
-      if (mandatory) return bad(name, "is mandatory (a date like 2026-01-31, UTC)");
+      if (mandatory) return flag_error(name, "is mandatory (a date like 2026-01-31, UTC)");
       continue;
     }
     const bool until = name == "until";
     const auto t = parse_date_arg(*v, until);
     if (!t)
-      return bad(name,
-                 quoted(*v) + " is not a date: give 2026-01-31, 2026-01-31T10:00:00 or 2026-01-31T10:00:00Z (UTC)");
+      return flag_error(
+          name, quoted(*v) + " is not a date: give 2026-01-31, 2026-01-31T10:00:00 or 2026-01-31T10:00:00Z (UTC)");
     (until ? r.until : r.from) = *t;
   }
   if (r.from && r.until && *r.from >= *r.until)
@@ -278,7 +269,7 @@ result<date_range> parse_range(const raw_command& raw, bool mandatory) {
 
 result<std::string> mandatory_text(const raw_command& raw, std::string_view name, std::string_view what) {
   const auto v = value_of(raw, name);
-  if (!v) return bad(name, std::string("is mandatory: ") + std::string(what));
+  if (!v) return flag_error(name, std::string("is mandatory: ") + std::string(what));
   return *v;
 }
 
@@ -298,7 +289,7 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
       inv.by = *by;
     } else {
       inv.by = !env.sudo_user.empty() ? env.sudo_user : env.user;
-      if (inv.by.empty()) return bad("by", "is needed: neither $SUDO_USER nor $USER is set; give --by NAME");
+      if (inv.by.empty()) return flag_error("by", "is needed: neither $SUDO_USER nor $USER is set; give --by NAME");
     }
     return {};
   };
@@ -315,9 +306,9 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
       if (auto s = value_of(raw, "state")) {
         const auto state = ledger::parse_charge_state(*s);
         if (!state)
-          return bad("state", quoted(*s) +
-                                  " is not a state: pending, seen, billing, billed, ack_pending, acknowledged, "
-                                  "held or dead");
+          return flag_error("state", quoted(*s) +
+                                         " is not a state: pending, seen, billing, billed, ack_pending, acknowledged, "
+                                         "held or dead");
         inv.filter.state = *state;
       }
       if (auto c = value_of(raw, "customer")) inv.filter.customer = *c;
@@ -327,9 +318,9 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
       inv.filter.first_seen_from = range->from;
       inv.filter.first_seen_until = range->until;
       if (auto l = value_of(raw, "limit")) {
-        const auto n = parse_count(*l);
-        if (!n || *n == 0 || *n > 1'000'000) return bad("limit", "must be a whole number from 1 to 1000000");
-        inv.filter.limit = static_cast<std::size_t>(*n);
+        const auto n = cli::whole_number<std::size_t>("limit", *l, 1, 1'000'000);
+        if (!n) return n.error();
+        inv.filter.limit = *n;
       }
       return {};
     }
@@ -351,7 +342,7 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
         else if (*f == "jsonl")
           inv.format = export_format::jsonl;
         else
-          return bad("format", quoted(*f) + " is not a format: csv or jsonl");
+          return flag_error("format", quoted(*f) + " is not a format: csv or jsonl");
       }
       return {};
     }
@@ -359,7 +350,7 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
       if (auto d = value_of(raw, "older-than")) {
         const auto parsed = parse_duration(*d);
         if (!parsed || parsed->count() <= 0)
-          return bad("older-than", quoted(*d) + " is not a duration: a whole number and a unit, like 30m or 1h");
+          return flag_error("older-than", quoted(*d) + " is not a duration: a whole number and a unit, like 30m or 1h");
         inv.older_than = *parsed;
       }
       inv.with_crm = raw.values.contains("with-crm");
@@ -391,18 +382,14 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
         const auto wanted = upper(*ch);
         const auto it =
             std::ranges::find(channels, std::string_view(wanted), &std::pair<std::string_view, crm::channel>::first);
-        if (it == channels.end()) return bad("channel", quoted(*ch) + " is not WEB, STORE, MOBILE, BROADBAND or OTHER");
+        if (it == channels.end())
+          return flag_error("channel", quoted(*ch) + " is not WEB, STORE, MOBILE, BROADBAND or OTHER");
         inv.create.channel = it->second;
       }
       if (auto v = value_of(raw, "validity")) {
-        std::optional<milliseconds> d;
-        if (const auto n = parse_count(*v)) {
-          if (*n <= 86400) d = seconds(*n);
-        } else {
-          d = parse_duration(*v);
-        }
+        const auto d = cli::parse_duration(*v, seconds(1));
         if (!d || d->count() <= 0 || d->count() % 1000 != 0 || *d > crm::max_validity_duration)
-          return bad("validity", quoted(*v) + " must be whole seconds from 1 to 86400 (or 30m, 1h ...)");
+          return flag_error("validity", quoted(*v) + " must be whole seconds from 1 to 86400 (or 30m, 1h ...)");
         inv.create.validity_duration = duration_cast<seconds>(*d);
       }
       inv.create.first_name = value_of(raw, "first-name");
@@ -532,13 +519,7 @@ result<invocation> parse_command_line(const std::vector<std::string>& args, cons
       options_ended = true;
       continue;
     }
-    std::string_view name(arg);
-    name.remove_prefix(2);
-    std::optional<std::string> inline_value;
-    if (const auto eq = name.find('='); eq != std::string_view::npos) {
-      inline_value = std::string(name.substr(eq + 1));
-      name = name.substr(0, eq);
-    }
+    const auto name = cli::flag_name(arg);
     const option_spec* spec = find_option(global_option_specs, name);
     const bool global = spec != nullptr;
     if (!spec && raw.spec) spec = find_option(raw.spec->options, name);
@@ -549,23 +530,15 @@ result<invocation> parse_command_line(const std::vector<std::string>& args, cons
       return usage("unknown option --" + quote_peer_text(name, 40) + " for " + std::string(command_name(inv.command)) +
                    "; see `chargereconctl " + std::string(command_name(inv.command)) + " --help`");
     }
-    std::string value;
-    if (spec->takes_value) {
-      if (inline_value) {
-        value = *inline_value;
-      } else {
-        if (i + 1 >= args.size()) return bad(name, "needs a value");
-        value = args[++i];
-      }
-      if (value.empty()) return bad(name, "needs a non-empty value");
-    } else if (inline_value) {
-      return bad(name, "takes no value");
-    }
+    auto given = cli::read_flag(args, i, spec->takes_value ? cli::flag_kind::value_flag : cli::flag_kind::switch_flag);
+    if (!given) return given.error();
+    const std::string value(given->value.value_or(""));
+    if (given->value && value.empty()) return flag_error(name, "needs a non-empty value");
     if (global) {
       if (auto r = apply_global(inv, name, value); !r) return r.error();
       continue;
     }
-    if (!raw.values.emplace(std::string(name), value).second) return bad(name, "is given twice");
+    if (!raw.values.emplace(std::string(name), value).second) return flag_error(name, "is given twice");
   }
 
   if (help_word) inv.help = true;

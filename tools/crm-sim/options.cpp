@@ -206,7 +206,9 @@ result<crm_sim_options> parse_options(const std::vector<std::string>& args) {
     if (!f) return std::nullopt;
     return f->value_name.empty() ? cli::flag_kind::switch_flag : cli::flag_kind::value_flag;
   };
-  const auto apply = [&](const cli::flag& given) { return find_flag(given.name)->set(options, given.value.value_or("")); };
+  const auto apply = [&](const cli::flag& given) {
+    return find_flag(given.name)->set(options, given.value.value_or(""));
+  };
   if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
   if (options.server.tls_cert_file.empty() != options.server.tls_key_file.empty()) {
     return error{errc::invalid_argument, "--tls-cert and --tls-key go together"};

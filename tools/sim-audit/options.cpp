@@ -18,8 +18,8 @@ result<std::vector<std::string>> parse_statuses(std::string_view text) {
     if (item.empty()) return cli::flag_error("bill-statuses", "an empty status in the list");
     if (std::ranges::find(ledger::processed_statuses, item) == std::end(ledger::processed_statuses))
       return cli::flag_error("bill-statuses", "'" + quote_peer_text(item, 40) +
-                                      "' is not one of APPROVED, DECLINED, BAD_REQUEST, "
-                                      "REJECTED");
+                                                  "' is not one of APPROVED, DECLINED, BAD_REQUEST, "
+                                                  "REJECTED");
     if (std::ranges::find(out, item) == out.end()) out.emplace_back(item);
     if (comma == std::string_view::npos) break;
     text.remove_prefix(comma + 1);
@@ -34,8 +34,7 @@ result<cli_options> parse_options(const std::vector<std::string>& args) {
   const auto kind = [](std::string_view name) -> std::optional<cli::flag_kind> {
     if (name == "help" || name == "json" || name == "expect-drained" || name == "no-dead")
       return cli::flag_kind::switch_flag;
-    if (name == "crm-url" || name == "billing-url" || name == "ledger" || name == "bill-statuses" ||
-        name == "timeout")
+    if (name == "crm-url" || name == "billing-url" || name == "ledger" || name == "bill-statuses" || name == "timeout")
       return cli::flag_kind::value_flag;
     return std::nullopt;
   };
@@ -44,8 +43,10 @@ result<cli_options> parse_options(const std::vector<std::string>& args) {
     if (f.value && f.value->empty()) return cli::flag_error(flag, "needs a value");
     const std::string value(f.value.value_or(""));
     if (flag == "help" || flag == "json" || flag == "expect-drained" || flag == "no-dead") {
-      (flag == "help" ? o.help : flag == "json" ? o.json : flag == "expect-drained" ? o.audit.expect_drained
-                                                                                   : o.audit.forbid_dead) = true;
+      (flag == "help"             ? o.help
+       : flag == "json"           ? o.json
+       : flag == "expect-drained" ? o.audit.expect_drained
+                                  : o.audit.forbid_dead) = true;
     } else if (flag == "crm-url" || flag == "billing-url" || flag == "ledger") {
       (flag == "crm-url" ? o.crm_url : flag == "billing-url" ? o.billing_url : o.ledger_path) = value;
     } else if (flag == "bill-statuses") {
