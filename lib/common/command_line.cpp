@@ -1,5 +1,6 @@
 #include "common/command_line.hpp"
 
+#include <algorithm>
 #include <charconv>
 
 namespace chargerecon::cli {
@@ -26,12 +27,17 @@ bool parse_all(std::string_view text, T& into) {
 
 }  // namespace
 
-error flag_error(std::string_view name, std::string_view why) {
-  return error{errc::invalid_argument, "--" + std::string(name) + ": " + std::string(why)};
+flag_kinds known_flags(std::vector<std::string_view> switches, std::vector<std::string_view> value_flags) {
+  return [switches = std::move(switches), value_flags = std::move(value_flags)](std::string_view name) {
+    std::optional<flag_kind> kind;
+    if (std::ranges::find(switches, name) != switches.end()) kind = flag_kind::switch_flag;
+    if (std::ranges::find(value_flags, name) != value_flags.end()) kind = flag_kind::value_flag;
+    return kind;
+  };
 }
 
-error unknown_flag(std::string_view name) {
-  return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(name, quoted_max)};
+error flag_error(std::string_view name, std::string_view why) {
+  return error{errc::invalid_argument, "--" + std::string(name) + ": " + std::string(why)};
 }
 
 std::string_view flag_name(std::string_view arg) {
@@ -61,7 +67,7 @@ result<flag> read_flag(const std::vector<std::string>& args, std::size_t& i, fla
 result<flag> read_flag(const std::vector<std::string>& args, std::size_t& i, const flag_kinds& kinds) {
   const auto name = flag_name(args[i]);
   const auto kind = kinds(name);
-  if (!kind) return unknown_flag(name);
+  if (!kind) return error{errc::invalid_argument, "unknown flag --" + quote_peer_text(name, quoted_max)};
   return read_flag(args, i, *kind);
 }
 

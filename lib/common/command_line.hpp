@@ -21,6 +21,9 @@ enum class flag_kind { switch_flag, value_flag };
 // What a tool knows of a flag name (without "--"): nullopt for a name it does not know.
 using flag_kinds = std::function<std::optional<flag_kind>(std::string_view name)>;
 
+// The kinds of a tool that names its switches and its value flags; any other name is unknown.
+flag_kinds known_flags(std::vector<std::string_view> switches, std::vector<std::string_view> value_flags);
+
 // One flag as given. Views into the arguments it was read from.
 struct flag {
   std::string_view name;                  // without "--"
@@ -29,8 +32,6 @@ struct flag {
 
 // invalid_argument "--<name>: <why>".
 error flag_error(std::string_view name, std::string_view why);
-// invalid_argument "unknown flag --<name>".
-error unknown_flag(std::string_view name);
 
 // The name of the flag `arg` ("--name" or "--name=value"): "name".
 std::string_view flag_name(std::string_view arg);
@@ -61,6 +62,13 @@ result<T> whole_number(std::string_view flag, std::string_view text, T min, T ma
   auto n = whole_number(flag, text, static_cast<std::uint64_t>(min), static_cast<std::uint64_t>(max));
   if (!n) return n.error();
   return static_cast<T>(*n);
+}
+// `into` = the parsed value, else its refusal passed on: `return cli::set(o.port, whole_number(...))`.
+template <class T, class U>
+result<void> set(T& into, result<U> parsed) {
+  if (!parsed) return parsed.error();
+  into = std::move(*parsed);
+  return {};
 }
 // A decimal number from min to max ("0.25", "1e-3"); never NaN.
 result<double> number(std::string_view flag, std::string_view text, double min, double max);

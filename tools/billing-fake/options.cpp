@@ -40,25 +40,20 @@ Fault probabilities add up to at most 1. SIGTERM or SIGINT stops it (exit 0); a 
 
 result<fake_options> parse_options(const std::vector<std::string>& args) {
   fake_options o;
-  // Every other flag takes a value; apply refuses the unknown ones.
-  const auto kind = [](std::string_view name) {
-    return name == "help" || name == "quiet" ? cli::flag_kind::switch_flag : cli::flag_kind::value_flag;
-  };
+  const auto kinds =
+      cli::known_flags({"help", "quiet"}, {"listen", "port", "port-file", "tls-cert", "tls-key", "path", "token-file",
+                                           "reject-customers", "latency", "jitter", "fail-5xx", "rate-limit",
+                                           "apply-then-drop", "malformed-json", "drop", "seed"});
   const auto apply = [&](const cli::flag& f) -> result<void> {
     const std::string_view flag = f.name;
     const std::string value(f.value.value_or(""));
-    const auto set = [](auto& into, auto parsed) -> result<void> {
-      if (!parsed) return parsed.error();
-      into = *parsed;
-      return {};
-    };
     if (flag == "help" || flag == "quiet") {
       (flag == "help" ? o.help : o.quiet) = true;
     } else if (flag == "listen") {
       if (value.empty()) return cli::flag_error(flag, "is empty");
       o.server.listen_address = value;
     } else if (flag == "port") {
-      return set(o.server.port, cli::whole_number<std::uint16_t>(flag, value, 0, 65535));
+      return cli::set(o.server.port, cli::whole_number<std::uint16_t>(flag, value, 0, 65535));
     } else if (flag == "port-file") {
       if (value.empty()) return cli::flag_error(flag, "is empty");
       o.port_file = value;
@@ -83,26 +78,24 @@ result<fake_options> parse_options(const std::vector<std::string>& args) {
         if (comma != std::string_view::npos && rest.empty()) return cli::flag_error(flag, "has an empty customer");
       }
     } else if (flag == "latency" || flag == "jitter") {
-      return set(flag == "latency" ? o.fake.latency : o.fake.jitter,
-                 cli::duration(flag, value, std::chrono::milliseconds(1)));
+      return cli::set(flag == "latency" ? o.fake.latency : o.fake.jitter,
+                      cli::duration(flag, value, std::chrono::milliseconds(1)));
     } else if (flag == "fail-5xx") {
-      return set(o.fake.fail_5xx, cli::probability(flag, value));
+      return cli::set(o.fake.fail_5xx, cli::probability(flag, value));
     } else if (flag == "rate-limit") {
-      return set(o.fake.rate_limit, cli::probability(flag, value));
+      return cli::set(o.fake.rate_limit, cli::probability(flag, value));
     } else if (flag == "apply-then-drop") {
-      return set(o.fake.apply_then_drop, cli::probability(flag, value));
+      return cli::set(o.fake.apply_then_drop, cli::probability(flag, value));
     } else if (flag == "malformed-json") {
-      return set(o.fake.malformed_json, cli::probability(flag, value));
+      return cli::set(o.fake.malformed_json, cli::probability(flag, value));
     } else if (flag == "drop") {
-      return set(o.fake.drop, cli::probability(flag, value));
-    } else if (flag == "seed") {
-      return set(o.fake.seed, cli::whole_number<std::uint64_t>(flag, value, 0, UINT64_MAX));
-    } else {
-      return cli::unknown_flag(flag);
+      return cli::set(o.fake.drop, cli::probability(flag, value));
+    } else {  // seed, the last of kinds' value flags
+      return cli::set(o.fake.seed, cli::whole_number<std::uint64_t>(flag, value, 0, UINT64_MAX));
     }
     return {};
   };
-  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
+  if (auto read = cli::read_flags(args, kinds, apply); !read) return read.error();
 
   const double faults =
       o.fake.drop + o.fake.fail_5xx + o.fake.rate_limit + o.fake.apply_then_drop + o.fake.malformed_json;

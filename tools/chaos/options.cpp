@@ -8,10 +8,10 @@ namespace chargerecon::chaos {
 
 result<chaos_options> parse_options(const std::vector<std::string>& args) {
   chaos_options o;
-  // Every other flag takes a value; apply refuses the unknown ones.
-  const auto kind = [](std::string_view name) {
-    return name == "help" || name == "keep" ? cli::flag_kind::switch_flag : cli::flag_kind::value_flag;
-  };
+  const auto kinds =
+      cli::known_flags({"help", "keep"}, {"charges", "seed", "kills", "customers", "cycle-deadline", "stall",
+                                          "drain-timeout", "pending-ratio", "held-customers", "report", "chargerecond",
+                                          "crm-sim", "billing-fake", "build", "work-dir"});
   const auto apply = [&](const cli::flag& f) -> result<void> {
     const std::string_view flag = f.name;
     const std::string value(f.value.value_or(""));
@@ -37,9 +37,7 @@ result<chaos_options> parse_options(const std::vector<std::string>& args) {
        : flag == "stall"        ? o.stall
                                 : o.drain_timeout) = std::chrono::seconds(*n);
     } else if (flag == "pending-ratio") {
-      auto p = cli::number(flag, value, 0, 0.5);
-      if (!p) return p.error();
-      o.pending_ratio = *p;
+      return cli::set(o.pending_ratio, cli::number(flag, value, 0, 0.5));
     } else if (flag == "held-customers") {
       o.held_customers = value;  // "" for none; billing-fake checks the list's shape
     } else if (flag == "report") {
@@ -52,14 +50,12 @@ result<chaos_options> parse_options(const std::vector<std::string>& args) {
       return path(o.billing_fake);
     } else if (flag == "build") {
       return path(o.build_dir);
-    } else if (flag == "work-dir") {
+    } else {  // work-dir, the last of kinds' value flags
       return path(o.work_dir);
-    } else {
-      return cli::unknown_flag(flag);
     }
     return {};
   };
-  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
+  if (auto read = cli::read_flags(args, kinds, apply); !read) return read.error();
   if (o.stall >= o.cycle_deadline) return cli::flag_error("stall", "must be shorter than --cycle-deadline");
   return o;
 }

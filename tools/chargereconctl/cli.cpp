@@ -317,11 +317,8 @@ result<void> convert(invocation& inv, const raw_command& raw, const cli_env& env
       if (!range) return range.error();
       inv.filter.first_seen_from = range->from;
       inv.filter.first_seen_until = range->until;
-      if (auto l = value_of(raw, "limit")) {
-        const auto n = cli::whole_number<std::size_t>("limit", *l, 1, 1'000'000);
-        if (!n) return n.error();
-        inv.filter.limit = *n;
-      }
+      if (auto l = value_of(raw, "limit"))
+        return cli::set(inv.filter.limit, cli::whole_number<std::size_t>("limit", *l, 1, 1'000'000));
       return {};
     }
     case command_id::show:

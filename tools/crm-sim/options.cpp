@@ -35,22 +35,23 @@ setter sim_text(std::string sim_config::*member) {
   };
 }
 
+setter on(std::function<bool&(crm_sim_options&)> target) {
+  return [target](crm_sim_options& o, std::string_view) -> result<void> {
+    target(o) = true;
+    return {};
+  };
+}
+
 setter probability(std::string_view name, double fault_config::*member) {
   return [name, member](crm_sim_options& o, std::string_view v) -> result<void> {
-    auto p = cli::probability(name, v);
-    if (!p) return p.error();
-    o.sim.faults.*member = *p;
-    return {};
+    return cli::set(o.sim.faults.*member, cli::probability(name, v));
   };
 }
 
 setter duration(std::string_view name, std::chrono::milliseconds bare_unit,
                 std::function<std::chrono::milliseconds&(crm_sim_options&)> target) {
   return [name, bare_unit, target](crm_sim_options& o, std::string_view v) -> result<void> {
-    auto d = cli::duration(name, v, bare_unit);
-    if (!d) return d.error();
-    target(o) = *d;
-    return {};
+    return cli::set(target(o), cli::duration(name, v, bare_unit));
   };
 }
 
@@ -63,11 +64,8 @@ const std::vector<flag>& flags() {
          return {};
        }},
       {"port", "N", "port to listen on (default 0: the kernel picks one; see --port-file)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto p = cli::whole_number<std::uint16_t>("port", v, 0, 65535);
-         if (!p) return p.error();
-         o.server.port = *p;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.server.port, cli::whole_number<std::uint16_t>("port", v, 0, 65535));
        }},
       {"port-file", "PATH", "write the bound port and a newline here once listening (atomically)",
        text(&crm_sim_options::port_file)},
@@ -81,16 +79,8 @@ const std::vector<flag>& flags() {
          o.server.tls_key_file = std::string(v);
          return {};
        }},
-      {"quiet", "", "do not print a line per call on stderr",
-       [](crm_sim_options& o, std::string_view) -> result<void> {
-         o.quiet = true;
-         return {};
-       }},
-      {"help", "", "print this help and exit",
-       [](crm_sim_options& o, std::string_view) -> result<void> {
-         o.help = true;
-         return {};
-       }},
+      {"quiet", "", "do not print a line per call on stderr", on([](crm_sim_options& o) -> bool& { return o.quiet; })},
+      {"help", "", "print this help and exit", on([](crm_sim_options& o) -> bool& { return o.help; })},
       {"username", "NAME", "the valid login user name (default operator)", sim_text(&sim_config::username)},
       {"password-file", "PATH", "file whose first line is the valid password (default: the password is \"secret\")",
        text(&crm_sim_options::password_file)},
@@ -101,55 +91,31 @@ const std::vector<flag>& flags() {
        duration("token-lifetime", seconds(1),
                 [](crm_sim_options& o) -> milliseconds& { return o.sim.token_lifetime; })},
       {"exp-as-string", "", "write the JWT's iat and exp claims as numeric strings",
-       [](crm_sim_options& o, std::string_view) -> result<void> {
-         o.sim.exp_as_string = true;
-         return {};
-       }},
+       on([](crm_sim_options& o) -> bool& { return o.sim.exp_as_string; })},
       {"login-refusal-http-401", "", "refuse wrong credentials with HTTP 401 (default: 200 with status.code ERROR)",
-       [](crm_sim_options& o, std::string_view) -> result<void> {
-         o.sim.login_refusal_http_401 = true;
-         return {};
-       }},
+       on([](crm_sim_options& o) -> bool& { return o.sim.login_refusal_http_401; })},
       {"token-error-http-401", "",
        "refuse invalid or expired tokens with HTTP 401 (default: 200 with status.code ERROR)",
-       [](crm_sim_options& o, std::string_view) -> result<void> {
-         o.sim.token_error_http_401 = true;
-         return {};
-       }},
+       on([](crm_sim_options& o) -> bool& { return o.sim.token_error_http_401; })},
       {"seed", "N", "seed of every random choice: charges, faults, token ids (default 1)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = cli::whole_number<std::uint64_t>("seed", v, 0, UINT64_MAX);
-         if (!n) return n.error();
-         o.sim.generator.seed = *n;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.sim.generator.seed, cli::whole_number<std::uint64_t>("seed", v, 0, UINT64_MAX));
        }},
       {"backlog", "N", "charges waiting at start (default 0)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = cli::whole_number<std::size_t>("backlog", v, 0, 10'000'000);
-         if (!n) return n.error();
-         o.sim.generator.backlog = *n;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.sim.generator.backlog, cli::whole_number<std::size_t>("backlog", v, 0, 10'000'000));
        }},
       {"arrival-rate", "R", "new charges per second after start (default 0: none)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto r = cli::number("arrival-rate", v, 0, 100000);
-         if (!r) return r.error();
-         o.sim.generator.arrival_rate = *r;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.sim.generator.arrival_rate, cli::number("arrival-rate", v, 0, 100000));
        }},
       {"customers", "N", "customers C0001..CN the charges belong to (default 50)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = cli::whole_number<std::size_t>("customers", v, 1, 9999);
-         if (!n) return n.error();
-         o.sim.generator.customers = *n;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.sim.generator.customers, cli::whole_number<std::size_t>("customers", v, 1, 9999));
        }},
       {"pending-ratio", "P", "share of charges born PENDING (default 0.1)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto p = cli::probability("pending-ratio", v);
-         if (!p) return p.error();
-         o.sim.generator.pending_ratio = *p;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.sim.generator.pending_ratio, cli::probability("pending-ratio", v));
        }},
       {"pending-resolve-after", "DURATION",
        "a PENDING charge becomes APPROVED or DECLINED this much later (default 10s)",
@@ -172,11 +138,9 @@ const std::vector<flag>& flags() {
        duration("token-expiry-every", seconds(1),
                 [](crm_sim_options& o) -> milliseconds& { return o.sim.faults.token_expiry_every; })},
       {"ack-refuse-first", "K", "refuse each charge's first K acknowledgements (default 0)",
-       [](crm_sim_options& o, std::string_view v) -> result<void> {
-         auto n = cli::whole_number<unsigned>("ack-refuse-first", v, 0, 1'000'000);
-         if (!n) return n.error();
-         o.sim.faults.ack_refuse_first = *n;
-         return {};
+       [](crm_sim_options& o, std::string_view v) {
+         return cli::set(o.sim.faults.ack_refuse_first,
+                         cli::whole_number<unsigned>("ack-refuse-first", v, 0, 1'000'000));
        }},
       {"ack-refuse-code", "CODE", "error_code of those refusals (default TEMPORARY_FAILURE)",
        [](crm_sim_options& o, std::string_view v) -> result<void> {

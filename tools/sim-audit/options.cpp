@@ -31,13 +31,8 @@ result<std::vector<std::string>> parse_statuses(std::string_view text) {
 
 result<cli_options> parse_options(const std::vector<std::string>& args) {
   cli_options o;
-  const auto kind = [](std::string_view name) -> std::optional<cli::flag_kind> {
-    if (name == "help" || name == "json" || name == "expect-drained" || name == "no-dead")
-      return cli::flag_kind::switch_flag;
-    if (name == "crm-url" || name == "billing-url" || name == "ledger" || name == "bill-statuses" || name == "timeout")
-      return cli::flag_kind::value_flag;
-    return std::nullopt;
-  };
+  const auto kinds = cli::known_flags({"help", "json", "expect-drained", "no-dead"},
+                                      {"crm-url", "billing-url", "ledger", "bill-statuses", "timeout"});
   const auto apply = [&](const cli::flag& f) -> result<void> {
     const std::string_view flag = f.name;
     if (f.value && f.value->empty()) return cli::flag_error(flag, "needs a value");
@@ -50,17 +45,15 @@ result<cli_options> parse_options(const std::vector<std::string>& args) {
     } else if (flag == "crm-url" || flag == "billing-url" || flag == "ledger") {
       (flag == "crm-url" ? o.crm_url : flag == "billing-url" ? o.billing_url : o.ledger_path) = value;
     } else if (flag == "bill-statuses") {
-      auto statuses = parse_statuses(value);
-      if (!statuses) return statuses.error();
-      o.audit.bill_statuses = std::move(*statuses);
-    } else {
+      return cli::set(o.audit.bill_statuses, parse_statuses(value));
+    } else {  // timeout, the last of kinds' value flags
       auto seconds = cli::whole_number<unsigned>(flag, value, 1, 3600);
       if (!seconds) return seconds.error();
       o.timeout = std::chrono::seconds(*seconds);
     }
     return {};
   };
-  if (auto read = cli::read_flags(args, kind, apply); !read) return read.error();
+  if (auto read = cli::read_flags(args, kinds, apply); !read) return read.error();
   if (o.help) return o;
   if (o.crm_url.empty()) return cli::flag_error("crm-url", "is mandatory");
   if (o.billing_url.empty()) return cli::flag_error("billing-url", "is mandatory");

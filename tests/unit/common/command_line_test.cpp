@@ -10,11 +10,7 @@ using namespace std::chrono;
 using ::testing::HasSubstr;
 
 // --quiet is a switch, --port and --path take a value; nothing else is known.
-std::optional<flag_kind> kinds(std::string_view name) {
-  if (name == "quiet") return flag_kind::switch_flag;
-  if (name == "port" || name == "path") return flag_kind::value_flag;
-  return std::nullopt;
-}
+const flag_kinds kinds = known_flags({"quiet"}, {"port", "path"});
 
 // "name=value" or "name" per flag read, in order.
 result<std::vector<std::string>> read(const std::vector<std::string>& args) {
