@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <csignal>
+#include <map>
 #include <thread>
 
 #include "support/crm_sim_fixture.hpp"
@@ -361,6 +362,51 @@ TEST(service_metrics, scraped_during_and_after_a_run_they_match_the_ledger_and_t
   EXPECT_EQ(ready.status, 200u) << ready.body;
   EXPECT_EQ(ready.body, "ready\n");
   EXPECT_EQ(http_get(port, "/nothing-here").status, 404u);
+
+  ASSERT_TRUE(d.signal(SIGTERM));
+  EXPECT_EQ(d.wait(20s), 0) << d.describe();
+}
+
+// An operator alerts on dead charges (refused ack.max_attempts times: a person must look), and
+// tells the billed ones (APPROVED, money at stake) from the others by the status label.
+TEST(service_metrics, dead_charges_are_counted_by_charge_status) {
+  SKIP_WITHOUT_BINARIES();
+  constexpr int backlog = 30;
+  // CRM.COM refuses every acknowledgement: each processed charge goes dead after 2 attempts.
+  crm_sim sim({"--backlog", std::to_string(backlog), "--pending-ratio", "0", "--customers", "8", "--seed", "17",
+               "--ack-refuse-first", "1000"});
+  billing_fake bill;
+  service_settings s;
+  s.crm_base_url = sim.base_url();
+  s.billing_url = bill.bill_url();
+  s.poll_interval = 60s;
+  s.ack_max_attempts = 2;
+  service_fixture fx(s);
+  auto d = fx.start();
+  const auto port = metrics_port(d, 20s);
+
+  std::map<std::string, double> dead_by_status;  // from the ledger
+  exposition m;
+  const bool settled = eventually(
+      [&] {
+        const auto charges = fx.ledger_charges();
+        if (charges.size() != static_cast<std::size_t>(backlog)) return false;
+        dead_by_status.clear();
+        for (const auto& c : charges) {
+          if (c.state != ledger::charge_state::dead) return false;
+          dead_by_status[c.status] += 1;
+        }
+        m = parse_exposition(http_get(port, "/metrics").body);
+        return m.sum("chargerecon_charges_dead_total") == backlog;
+      },
+      40s);
+  ASSERT_TRUE(settled) << d.describe();
+  ASSERT_GT(dead_by_status.size(), 1u) << "the seed gives a backlog of several statuses";
+  for (const auto& [status, n] : dead_by_status)
+    EXPECT_EQ(m.value("chargerecon_charges_dead_total", {{"status", status}}), n) << status;
+  // Dead is not acknowledged: nothing was counted as such, and CRM.COM still lists them all.
+  EXPECT_EQ(m.sum("chargerecon_charges_acknowledged_total"), 0);
+  for (const auto& c : sim.state().charges) EXPECT_FALSE(c.acknowledged) << c.number;
 
   ASSERT_TRUE(d.signal(SIGTERM));
   EXPECT_EQ(d.wait(20s), 0) << d.describe();
