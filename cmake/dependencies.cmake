@@ -17,6 +17,10 @@ chargerecon_require(OPENSSL_FOUND "OpenSSL" libssl-dev)
 
 find_package(simdjson CONFIG QUIET)
 chargerecon_require(simdjson_FOUND "simdjson" libsimdjson-dev)
+# simdjson turns on its development checks in any translation unit built without optimisation,
+# and they add a member to its parser: an -O0 build (the sanitizer suites, a debug build) would
+# then disagree with Debian's optimised libsimdjson about the parser's layout. Off everywhere.
+set_property(TARGET simdjson::simdjson APPEND PROPERTY INTERFACE_COMPILE_DEFINITIONS SIMDJSON_DEVELOPMENT_CHECKS=0)
 
 find_package(SQLite3 QUIET)
 chargerecon_require(SQLite3_FOUND "SQLite3" libsqlite3-dev)
