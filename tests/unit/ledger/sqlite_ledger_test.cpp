@@ -136,6 +136,19 @@ class sqlite_ledger_test : public ::testing::Test {
     ASSERT_TRUE(l.mark_billed(number, reference, now));
   }
 
+  // A ledger as an older release left it: V1 billed, V2 seen, V3 (DECLINED) ack_pending, then
+  // `downgrade` (SQL undoing the later schema versions) run on the file.
+  void write_older_ledger(const std::string& downgrade) {
+    {
+      auto l = open_ok();
+      ASSERT_TRUE(l);
+      record(*l, {charge("V1"), charge("V2"), charge("V3", "DECLINED")});
+      bill(*l, "V1", "REF-V1");
+    }
+    raw_db raw(path);
+    ASSERT_EQ(raw.exec(downgrade), SQLITE_OK);
+  }
+
   fs::path dir;
   fs::path path;
   ledger_policy policy;
@@ -1128,14 +1141,7 @@ TEST_F(sqlite_ledger_test, the_counts_table_follows_every_kind_of_change_and_a_f
 }
 
 TEST_F(sqlite_ledger_test, a_version_two_ledger_gets_its_counts_table_with_its_charges_counted) {
-  {
-    auto l = open_ok();
-    ASSERT_TRUE(l);
-    record(*l, {charge("V1"), charge("V2"), charge("V3", "DECLINED")});
-    bill(*l, "V1", "REF-V1");
-    raw_db raw(path);
-    ASSERT_EQ(raw.exec(drop_counts_table + "PRAGMA user_version = 2"), SQLITE_OK);
-  }
+  write_older_ledger(drop_counts_table + "PRAGMA user_version = 2");
   auto l = open_ok();
   ASSERT_TRUE(l);
   raw_db raw(path);
@@ -1150,20 +1156,10 @@ TEST_F(sqlite_ledger_test, a_version_two_ledger_gets_its_counts_table_with_its_c
 // --- schema version 2 ----------------------------------------------------------------------
 
 TEST_F(sqlite_ledger_test, a_version_one_ledger_is_migrated_with_its_charges) {
-  {
-    auto l = open_ok();
-    ASSERT_TRUE(l);
-    record(*l, {charge("V1"), charge("V2"), charge("V3", "DECLINED")});
-    bill(*l, "V1", "REF-V1");
-  }
-  {
-    // Back to version 1: its indexes, and no counts table.
-    raw_db raw(path);
-    ASSERT_EQ(raw.exec(drop_counts_table + "DROP INDEX charges_by_retry_time; DROP INDEX charges_by_state; "
-                                           "CREATE INDEX charges_by_state ON charges(state, next_try, id); "
-                                           "PRAGMA user_version = 1"),
-              SQLITE_OK);
-  }
+  // Back to version 1: its indexes, and no counts table.
+  write_older_ledger(drop_counts_table +
+                     "DROP INDEX charges_by_retry_time; DROP INDEX charges_by_state; "
+                     "CREATE INDEX charges_by_state ON charges(state, next_try, id); PRAGMA user_version = 1");
   auto l = open_ok();
   ASSERT_TRUE(l);
   raw_db raw(path);
