@@ -414,9 +414,9 @@ struct reconciler::impl {
     progress_wake->notify();
   }
 
-  // Charges committed as `billing` and waiting for a free post slot. Marking a page-sized
-  // chunk at once costs one transaction instead of one per charge; a crash before their post
-  // is harmless (the next start posts them, same Idempotency-Key).
+  // Charges committed as `billing` and waiting for a free post slot. Marking a chunk (several
+  // rounds of posts) at once costs one transaction instead of one per charge; a crash before
+  // their post is harmless (the next start posts them, same Idempotency-Key).
   std::deque<ledger::charge_record> to_post;
   std::unordered_set<std::string> queued;
 
@@ -450,7 +450,9 @@ struct reconciler::impl {
     // Every recorded page wakes the biller; while the ledger fails its writes, marking again at
     // each wake-up would only fail (and log) many times a second. Once per retry_scan_interval.
     if (std::chrono::steady_clock::now() - last_ledger_failure < cfg.retry_scan_interval) co_return;
-    const std::size_t chunk = std::max<std::size_t>(cfg.billing_concurrency, 50);
+    // Four rounds of posts per transaction: every mark waits for its commit (an fsync), and
+    // with one round (50) per commit a 4 ms fsync capped billing near 4,500 charges/s at 0 ms.
+    const std::size_t chunk = std::max<std::size_t>(4 * cfg.billing_concurrency, 200);
     const std::size_t skip = marked_this_run.size();
     auto ready = co_await worker.run([&] { return store.ready_to_bill(now_ts(), chunk + skip, true); });
     if (!ready) {
