@@ -1,5 +1,7 @@
 #include "engine/crm_settings.hpp"
 
+#include "engine/ack_window.hpp"
+
 namespace chargerecon::engine {
 
 http::client_config crm_http_settings(const crm_config& c) {
@@ -10,7 +12,9 @@ http::client_config crm_http_settings(const crm_config& c) {
   h.connect_timeout = c.connect_timeout;
   h.request_timeout = c.timeout;
   h.max_response_bytes = c.max_response_size;
-  h.max_connections = 4;  // listing and acknowledging overlap; a login may run beside them
+  // Listing and acknowledging overlap (ack_calls_at_once calls out, one list call), and a
+  // login may run beside them: a list call that waited for a connection would slow every pass.
+  h.max_connections = ack_calls_at_once + 2;
   return h;
 }
 

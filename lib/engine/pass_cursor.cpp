@@ -11,6 +11,7 @@ void pass_cursor::on_page(const std::vector<std::string>& identities, bool acks_
       ++added;
     }
   }
+  last_page_new_ = added;
   for (const auto& number : forget_after_page_) seen_.erase(number);
   forget_after_page_.clear();
   if (identities.size() < page_size_) {

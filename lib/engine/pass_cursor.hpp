@@ -60,6 +60,9 @@ class pass_cursor {
 
   std::size_t pages() const { return pages_; }
   std::size_t seen() const { return seen_.size(); }
+  // How many charges the last page brought that this pass had not seen. (Not a difference of
+  // seen(): the page also forgets charges whose acknowledgement was applied meanwhile.)
+  std::size_t last_page_new() const { return last_page_new_; }
 
  private:
   std::size_t page_size_;
@@ -67,6 +70,7 @@ class pass_cursor {
   std::unordered_set<std::string> in_list_;     // seen in this pass and still unacknowledged
   std::vector<std::string> forget_after_page_;  // applied while a list call was in flight
   std::size_t pages_ = 0;
+  std::size_t last_page_new_ = 0;
   bool finished_ = false;
   bool stalled_ = false;
 };

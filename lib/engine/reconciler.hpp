@@ -2,13 +2,15 @@
 // The reconciliation engine: CRM.COM's charges/list -> ledger -> billing -> ledger ->
 // charges/acknowledge -> ledger, as three cooperating tasks on one executor:
 //
-//   poller        passes over each configured charges/list (offset RULE: pass_cursor), one
-//                 ledger transaction per page; wakes the biller and the acknowledger.
+//   poller        passes over each configured charges/list (offset RULE: pass_cursor); each
+//                 page is committed in the background while the next one is listed (a few
+//                 pages ahead at most); wakes the biller and the acknowledger.
 //   biller        takes charges the ledger says are ready to bill, commits them as `billing`,
 //                 then posts them (at most billing.concurrency at once; same Idempotency-Key on
 //                 every retry and after a restart) and commits each answer.
 //   acknowledger  takes charges the ledger says await acknowledgement, in batches of at most
-//                 ack.batch_size after a short linger, sends them with their billing reference,
+//                 ack.batch_size after a short linger, sends them with their billing reference
+//                 (up to ack_calls_at_once calls out together, a charge in one of them at most),
 //                 and commits what CRM.COM answered (refusals back off, then go dead).
 //
 // Durability order: every transition is committed before anyone is told about it: a charge is
@@ -19,9 +21,10 @@
 //
 // Listing and acknowledging overlap except where the offset RULE forbids it: an
 // acknowledgement of a charge that the current pass counts in its offset is never sent while a
-// charges/list call is in flight (it could shift the list under the call and skip a charge). A
-// list call may start while acknowledgements are in flight: their charges stop counting in the
-// offset when they are sent, so at worst the page repeats charges already seen.
+// charges/list call is in flight (it could shift the list under the call and skip a charge);
+// such acknowledgements wait and go between two list calls. A list call may start while
+// acknowledgements are in flight: their charges stop counting in the offset when they are
+// sent, so at worst the page repeats charges already seen.
 //
 // Threading: every task runs on the executor of the coroutine that awaits run(); ledger calls
 // run on the worker_thread. All members are touched from that executor only.

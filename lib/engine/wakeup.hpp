@@ -21,6 +21,9 @@ class wakeup {
     timer_.cancel();
   }
 
+  // Forgets a notify() nobody waited for yet.
+  void clear() { pending_ = false; }
+
   // Returns after notify() or `timeout`, or at once when cancelled (check the cancellation
   // state afterwards).
   boost::asio::awaitable<void> wait_for(std::chrono::steady_clock::duration timeout) {

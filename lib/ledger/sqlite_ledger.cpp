@@ -80,8 +80,37 @@ CREATE INDEX charges_by_state ON charges(state, id);
 CREATE INDEX charges_by_retry_time ON charges(state, next_try, id) WHERE next_try IS NOT NULL;
 )sql";
 
+// Version 3: how many charges are in each state, with and without a billing reference, kept
+// by triggers in the same transaction as every change (so it cannot disagree with the rows).
+// The daemon's gauges and balance read it every few seconds; counting the rows instead scanned
+// the whole ledger each time (0.55 s for the balance on a 1M-charge ledger, plus the state
+// index for the gauges on the engine's own thread). Groups that emptied stay with n = 0.
+constexpr char schema_v3[] = R"sql(
+CREATE TABLE charge_counts (
+  state TEXT NOT NULL,
+  has_reference INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  PRIMARY KEY (state, has_reference)
+) STRICT, WITHOUT ROWID;
+INSERT INTO charge_counts SELECT state, billing_reference IS NOT NULL, COUNT(*) FROM charges GROUP BY 1, 2;
+CREATE TRIGGER charge_counts_on_insert AFTER INSERT ON charges BEGIN
+  INSERT INTO charge_counts VALUES (NEW.state, NEW.billing_reference IS NOT NULL, 1)
+    ON CONFLICT (state, has_reference) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER charge_counts_on_delete AFTER DELETE ON charges BEGIN
+  UPDATE charge_counts SET n = n - 1 WHERE state = OLD.state AND has_reference = (OLD.billing_reference IS NOT NULL);
+END;
+CREATE TRIGGER charge_counts_on_update AFTER UPDATE OF state, billing_reference ON charges
+  WHEN OLD.state IS NOT NEW.state OR (OLD.billing_reference IS NULL) IS NOT (NEW.billing_reference IS NULL)
+BEGIN
+  UPDATE charge_counts SET n = n - 1 WHERE state = OLD.state AND has_reference = (OLD.billing_reference IS NOT NULL);
+  INSERT INTO charge_counts VALUES (NEW.state, NEW.billing_reference IS NOT NULL, 1)
+    ON CONFLICT (state, has_reference) DO UPDATE SET n = n + 1;
+END;
+)sql";
+
 // Step i brings the schema from version i to i + 1. Append only; never edit a shipped step.
-constexpr const char* migrations[] = {schema_v1, schema_v2};
+constexpr const char* migrations[] = {schema_v1, schema_v2, schema_v3};
 static_assert(std::size(migrations) == sqlite_ledger::schema_version);
 
 // --- statements ----------------------------------------------------------------------------
@@ -137,7 +166,7 @@ constexpr char sql_ready_to_ack_retry[] =
     " FROM charges WHERE state IN ('billed', 'ack_pending') AND next_try IS NOT NULL AND next_try <= ?1 "
     "ORDER BY next_try, id LIMIT ?2";
 
-constexpr char sql_counts[] = "SELECT state, COUNT(*) FROM charges GROUP BY state";
+constexpr char sql_counts[] = "SELECT state, SUM(n) FROM charge_counts GROUP BY state";
 
 // Run for each unfinished state; the oldest of the answers wins.
 constexpr char sql_oldest_in_state[] =
@@ -549,9 +578,13 @@ result<void> sqlite_ledger::impl::open() {
       return error{errc::ledger_open_failed, "no ledger at " + path_text + " (chargerecond creates it)"};
   }
 
-  const int flags = mode == open_mode::exclusive ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
-                    : mode == open_mode::shared  ? SQLITE_OPEN_READWRITE
-                                                 : SQLITE_OPEN_READONLY;
+  // NOMUTEX: every call already holds this object's mutex (ledger.hpp), so SQLite's own
+  // locking of the connection only cost time (pthread_mutex_lock/unlock were 11% of the
+  // daemon's CPU samples in a 0 ms drain).
+  const int flags = (mode == open_mode::exclusive ? SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE
+                     : mode == open_mode::shared  ? SQLITE_OPEN_READWRITE
+                                                  : SQLITE_OPEN_READONLY) |
+                    SQLITE_OPEN_NOMUTEX;
   sqlite3* raw = nullptr;
   const int rc = sqlite3_open_v2(path_text.c_str(), &raw, flags, nullptr);
   db = sqlite::connection(raw);  // closes even a handle whose open failed
@@ -588,6 +621,12 @@ result<void> sqlite_ledger::impl::open() {
     // after a commit; a commit lost afterwards could bill a charge twice or leave an
     // acknowledgement without its record.
     db.exec("PRAGMA synchronous = FULL", "setting synchronous = FULL");
+    // Statement and savepoint journals (every write of a group commit has its savepoint, and
+    // every statement that fires the charge_counts triggers a statement journal) in memory,
+    // not in temporary files: they only ever undo part of an open transaction, a crash
+    // discards them either way, and as files they cost a write(2) per page (42 per charge with
+    // the triggers, against 7 to the WAL). They hold the pages one group changes: a few hundred KiB.
+    db.exec("PRAGMA temp_store = MEMORY", "setting temp_store = MEMORY");
   } else {
     db.exec("PRAGMA query_only = 1", "setting query_only");
   }

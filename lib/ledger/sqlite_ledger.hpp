@@ -51,7 +51,7 @@ struct sqlite_ledger_options {
 class sqlite_ledger final : public ledger {
  public:
   // The schema this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 2;
+  static constexpr int schema_version = 3;
 
   static result<std::unique_ptr<sqlite_ledger>> open(sqlite_ledger_options options, obs::event_log log);
 

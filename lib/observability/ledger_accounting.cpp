@@ -5,9 +5,11 @@
 namespace chargerecon::obs {
 namespace {
 
-// One scan of the charges table, grouped. The ledger's schema (lib/ledger/sqlite_ledger.cpp)
-// stores states as their stable names (ledger::to_string).
-constexpr char sql_accounting[] = "SELECT state, billing_reference IS NOT NULL, COUNT(*) FROM charges GROUP BY 1, 2";
+// The ledger's own count of its charges by state and reference (schema version 3 keeps it
+// with triggers in the same transaction as every change; see lib/ledger/sqlite_ledger.cpp),
+// not a scan of the charges (0.55 s on a 1M-charge ledger, every few seconds). States are
+// stored as their stable names (ledger::to_string). Emptied groups stay with n = 0.
+constexpr char sql_accounting[] = "SELECT state, has_reference, n FROM charge_counts WHERE n <> 0";
 
 }  // namespace
 

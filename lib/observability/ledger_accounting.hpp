@@ -17,8 +17,9 @@
 // "billed" charge without a reference, an "ack_pending" one with a reference. Each means the
 // ledger holds something the engine cannot have written, and a person should look.
 //
-// The numbers come from one read-only query over the ledger file (a consistent snapshot, on a
-// connection of its own, so the engine's connection and thread are not involved).
+// The numbers come from the ledger's own count of its charges by state and reference (a small
+// table its triggers keep in the same transaction as every change), read on a read-only
+// connection of its own, so the engine's connection and thread are not involved.
 
 #include <cstdint>
 #include <filesystem>

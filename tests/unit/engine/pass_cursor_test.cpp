@@ -181,5 +181,31 @@ TEST(pass_cursor, an_acknowledgement_that_did_not_stick_counts_the_charge_again)
   EXPECT_EQ(c.next_offset(), 5u);
 }
 
+
+TEST(pass_cursor, a_page_of_new_charges_is_not_taken_for_repeats_when_it_forgets_as_many) {
+  // Acknowledgements answered during the call are forgotten after its page: seen() then stays
+  // where it was although the page brought a full page of new charges. Taking that for a page
+  // of repeats made the engine wait for acknowledgement answers before every such page.
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  for (const auto& n : numbers(1, 3)) c.on_ack_sent(n);
+  for (const auto& n : numbers(1, 3)) c.on_ack_applied(n, true);
+  const auto seen_before = c.seen();
+  c.on_page(numbers(4, 3));
+  EXPECT_EQ(c.seen(), seen_before);
+  EXPECT_EQ(c.last_page_new(), 3u);
+  EXPECT_FALSE(c.finished());
+  EXPECT_EQ(c.next_offset(), 3u);
+}
+
+TEST(pass_cursor, a_page_of_repeats_brings_nothing_new) {
+  pass_cursor c(3);
+  c.on_page(numbers(1, 3));
+  c.on_ack_sent("I1");
+  c.on_page(numbers(1, 3), true);  // the acknowledgement was not applied yet
+  EXPECT_EQ(c.last_page_new(), 0u);
+  EXPECT_FALSE(c.finished());
+}
+
 }  // namespace
 }  // namespace chargerecon::engine

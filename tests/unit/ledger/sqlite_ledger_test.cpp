@@ -136,6 +136,19 @@ class sqlite_ledger_test : public ::testing::Test {
     ASSERT_TRUE(l.mark_billed(number, reference, now));
   }
 
+  // A ledger as an older release left it: V1 billed, V2 seen, V3 (DECLINED) ack_pending, then
+  // `downgrade` (SQL undoing the later schema versions) run on the file.
+  void write_older_ledger(const std::string& downgrade) {
+    {
+      auto l = open_ok();
+      ASSERT_TRUE(l);
+      record(*l, {charge("V1"), charge("V2"), charge("V3", "DECLINED")});
+      bill(*l, "V1", "REF-V1");
+    }
+    raw_db raw(path);
+    ASSERT_EQ(raw.exec(downgrade), SQLITE_OK);
+  }
+
   fs::path dir;
   fs::path path;
   ledger_policy policy;
@@ -1085,26 +1098,72 @@ TEST_F(sqlite_ledger_test, a_write_that_does_not_fit_fails_alone_in_its_group) {
     EXPECT_EQ((*counts)[seen], 0);
 }
 
-// --- schema version 2 ----------------------------------------------------------------------
+// --- schema version 3: the counts table ----------------------------------------------------
 
-TEST_F(sqlite_ledger_test, a_version_one_ledger_is_migrated_with_its_charges) {
-  {
-    auto l = open_ok();
-    ASSERT_TRUE(l);
-    record(*l, {charge("V1"), charge("V2"), charge("V3", "DECLINED")});
-    bill(*l, "V1", "REF-V1");
-  }
-  {
-    // Back to version 1's indexes, as a ledger written by the previous release has them.
-    raw_db raw(path);
-    ASSERT_EQ(raw.exec("DROP INDEX charges_by_retry_time; DROP INDEX charges_by_state; "
-                       "CREATE INDEX charges_by_state ON charges(state, next_try, id); PRAGMA user_version = 1"),
-              SQLITE_OK);
-  }
+// Version 3's objects, to take a ledger back to version 2.
+const std::string drop_counts_table =
+    "DROP TRIGGER charge_counts_on_insert; DROP TRIGGER charge_counts_on_delete; "
+    "DROP TRIGGER charge_counts_on_update; DROP TABLE charge_counts; ";
+
+// The counts by state and reference, as the table has them and as the rows say.
+std::pair<std::string, std::string> counts_kept_and_counted(raw_db& raw) {
+  return {raw.text("SELECT group_concat(g, ' ') FROM (SELECT state || '/' || has_reference || '=' || n AS g "
+                   "FROM charge_counts WHERE n <> 0 ORDER BY state, has_reference)"),
+          raw.text("SELECT group_concat(g, ' ') FROM (SELECT state || '/' || (billing_reference IS NOT NULL) || '=' "
+                   "|| COUNT(*) AS g FROM charges GROUP BY state, billing_reference IS NOT NULL "
+                   "ORDER BY state, billing_reference IS NOT NULL)")};
+}
+
+TEST_F(sqlite_ledger_test, the_counts_table_follows_every_kind_of_change_and_a_failed_write_leaves_it_alone) {
   auto l = open_ok();
   ASSERT_TRUE(l);
   raw_db raw(path);
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "2");
+  record(*l, {charge("P1", "PENDING"), charge("I1"), charge("I2"), charge("I3"), charge("N1", "DECLINED")});
+  bill(*l, "I1", "B-1");
+  ASSERT_TRUE(l->mark_billing(std::vector<std::string>{"I2", "I3"}, t0));
+  ASSERT_TRUE(l->mark_held("I2", "422: unknown customer", t0));
+  ASSERT_TRUE(l->mark_held("I3", "422: unknown customer", t0));
+  ASSERT_TRUE(l->release("I2", "bob", "written off", t0));
+  ASSERT_TRUE(l->retry("I3", "alice", "fixed", t0));
+  ASSERT_TRUE(l->record_ack_result({{"I1", "N1"}, {}}, t0));
+  record(*l, {charge("P1", "APPROVED")});  // PENDING resolved
+  // Refused as a whole (I1 is acknowledged, not billing): nothing of it is counted.
+  ASSERT_FALSE(l->mark_billed("I1", "B-2", t0));
+
+  auto [kept, counted] = counts_kept_and_counted(raw);
+  EXPECT_EQ(kept, counted);
+  EXPECT_EQ(kept, "ack_pending/0=1 acknowledged/0=1 acknowledged/1=1 billing/0=1 seen/0=1");
+  auto counts = l->counts();
+  ASSERT_TRUE(counts);
+  EXPECT_EQ((*counts)[acknowledged], 2);
+  EXPECT_EQ((*counts)[billing], 1);
+  EXPECT_EQ((*counts)[held], 0);
+}
+
+TEST_F(sqlite_ledger_test, a_version_two_ledger_gets_its_counts_table_with_its_charges_counted) {
+  write_older_ledger(drop_counts_table + "PRAGMA user_version = 2");
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db raw(path);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
+  auto [kept, counted] = counts_kept_and_counted(raw);
+  EXPECT_EQ(kept, "ack_pending/0=1 billed/1=1 seen/0=1");
+  EXPECT_EQ(kept, counted);
+  record(*l, {charge("V4")});
+  EXPECT_EQ((*l->counts())[seen], 2);
+}
+
+// --- schema version 2 ----------------------------------------------------------------------
+
+TEST_F(sqlite_ledger_test, a_version_one_ledger_is_migrated_with_its_charges) {
+  // Back to version 1: its indexes, and no counts table.
+  write_older_ledger(drop_counts_table +
+                     "DROP INDEX charges_by_retry_time; DROP INDEX charges_by_state; "
+                     "CREATE INDEX charges_by_state ON charges(state, next_try, id); PRAGMA user_version = 1");
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db raw(path);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), std::to_string(sqlite_ledger::schema_version));
   EXPECT_EQ(raw.text("SELECT sql FROM sqlite_schema WHERE name = 'charges_by_state'"),
             "CREATE INDEX charges_by_state ON charges(state, id)");
   EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_schema WHERE name = 'charges_by_retry_time'"), "1");
