@@ -16,6 +16,7 @@
 //     clear message and a documented exit status (65 for a damaged ledger, which the systemd
 //     unit does not restart).
 
+#include <algorithm>
 #include <gtest/gtest.h>
 
 #include <csignal>
@@ -352,6 +353,51 @@ TEST(storage_faults, a_ledger_failing_its_integrity_check_stops_the_daemon_with_
   ASSERT_NE(at, std::string::npos) << "systemd/chargerecon.service has no RestartPreventExitStatus=";
   const auto line = unit.substr(at + 1, unit.find('\n', at + 1) - at - 1);
   EXPECT_NE((" " + line.substr(line.find('=') + 1) + " ").find(" 65 "), std::string::npos) << line;
+}
+
+// Damage the start-up open does not read (the file's last pages): the daemon logs in and sends
+// READY, and quick_check, which runs after READY, finds it. Until the check passes nothing is
+// billed or acknowledged, so the new charges waiting in CRM.COM reach neither peer.
+TEST(storage_faults, damage_found_by_the_check_after_ready_stops_the_daemon_before_it_bills_anything) {
+  crm_sim crm(sim_flags(600, 505));
+  billing_fake billing;
+  daemon_fixture d(settings_for(crm, billing));
+  const auto first = d.run_once(120s);
+  ASSERT_EQ(first.exit_status, 0) << first.describe();
+  const auto posts_before = billing.state().posts_total;
+  const auto acks_before = crm.state().calls_to("charges/acknowledge");
+
+  ASSERT_EQ(crm.post_charges(R"([{"number":"AFTER-1","billing_system_customer_identifier":"C0001",)"
+                             R"("amount":12.5,"currency":"EUR","charge_status":"APPROVED"},)"
+                             R"({"number":"AFTER-2","billing_system_customer_identifier":"C0002",)"
+                             R"("amount":0.5,"currency":"EUR","charge_status":"DECLINED"}])"),
+            2u);
+  const auto size = std::filesystem::file_size(d.ledger_path());
+  ASSERT_GT(size, 16u * 4096u);
+  {
+    std::fstream f(d.ledger_path(), std::ios::in | std::ios::out | std::ios::binary);
+    for (std::uintmax_t i = size - 2 * 4096; i < size; ++i) {
+      f.seekp(static_cast<std::streamoff>(i));
+      f.put(static_cast<char>((i * 131 + 7) & 0xff));
+    }
+  }
+
+  const auto damaged = d.run_once(60s);
+  ASSERT_EQ(damaged.exit_status, exit_ledger_damaged) << damaged.describe();
+  std::size_t integrity_failed = 0;
+  for (const auto& e : damaged.log) {
+    integrity_failed += e.event == "ledger.integrity_failed" ? 1 : 0;
+    EXPECT_NE(e.event, "engine.started") << e.line;
+  }
+  EXPECT_EQ(integrity_failed, 1u) << damaged.describe();
+  // The after-READY path, not the open's: it had logged in.
+  EXPECT_TRUE(std::ranges::any_of(damaged.log, [](const log_event& e) { return e.event == "crm.login"; }))
+      << damaged.describe();
+  EXPECT_EQ(billing.state().posts_total, posts_before);
+  EXPECT_EQ(crm.state().calls_to("charges/acknowledge"), acks_before);
+  EXPECT_FALSE(crm.state().find("AFTER-1")->acknowledged);
+  EXPECT_FALSE(crm.state().find("AFTER-2")->acknowledged);
+  EXPECT_EQ(listed(undocumented_events(damaged.log, readme_log_events())), listed({}));
 }
 
 }  // namespace
