@@ -224,7 +224,10 @@ asio::awaitable<result<outcome>> client::post(std::string charge_number, std::st
       }
     }
 
-    if (attempt >= m.config.max_attempts) {
+    // A certificate billing's server presents that we refuse (untrusted, expired, another
+    // host's name), or TLS the two ends cannot agree on: every repetition gets the same answer
+    // until a person acts, so this post stops now; the engine keeps the charge for a later try.
+    if (attempt >= m.config.max_attempts || failure.code == make_error_code(errc::tls_handshake_failed)) {
       m.log.warn("billing.gave_up", {{"number", who}, {"attempts", attempt}, {"reason", describe(failure)}});
       co_return outcome{gave_up{attempt, std::move(failure), retry_after}};
     }

@@ -229,6 +229,34 @@ TEST(billing_client, gives_up_after_max_attempts_with_the_last_failure) {
   EXPECT_TRUE(logs.has("billing.gave_up"));
 }
 
+TEST(billing_client, a_refused_certificate_is_not_retried) {
+  auto s = std::make_shared<script>();
+  for (int i = 0; i < 4; ++i)
+    s->answers.push_back(error{errc::tls_handshake_failed,
+                               "TLS handshake with billing.example:443 failed: the server's certificate was not trusted"});
+  auto slept = std::make_shared<sleeps>();
+  captured_log logs;
+  client c(scripted(s), quick_config(), logs.log, fixed(0.5), recording(slept));
+  const auto r = post_once(c);
+  ASSERT_TRUE(r);
+  ASSERT_TRUE(std::holds_alternative<gave_up>(*r));
+  EXPECT_EQ(std::get<gave_up>(*r).attempts, 1u);
+  EXPECT_EQ(std::get<gave_up>(*r).last.code, make_error_code(errc::tls_handshake_failed));
+  EXPECT_NE(std::get<gave_up>(*r).last.diagnostic.find("not trusted"), std::string::npos);
+  EXPECT_EQ(s->requests.size(), 1u);
+  EXPECT_TRUE(slept->delays.empty());
+  EXPECT_TRUE(logs.has("billing.gave_up"));
+  // A connection that dropped mid-handshake is transient, and retried as before.
+  auto dropped = std::make_shared<script>();
+  dropped->answers.push_back(error{errc::connect_failed, "TLS handshake with billing.example:443 failed: end of stream"});
+  dropped->answers.push_back(created("B-1"));
+  client again(scripted(dropped), quick_config(), logs.log, fixed(0.5), recording(slept));
+  const auto billed_after_retry = post_once(again);
+  ASSERT_TRUE(billed_after_retry);
+  EXPECT_TRUE(std::holds_alternative<billed>(*billed_after_retry));
+  EXPECT_EQ(dropped->requests.size(), 2u);
+}
+
 TEST(billing_client, giving_up_passes_billings_last_retry_after_on) {
   auto s = std::make_shared<script>();
   s->answers.push_back(answer(429, "", {{"Retry-After", "30"}}));
