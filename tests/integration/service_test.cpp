@@ -267,9 +267,12 @@ TEST(service_metrics, scraped_during_and_after_a_run_they_match_the_ledger_and_t
         for (const auto& c : charges)
           if (c.state != ledger::charge_state::acknowledged && c.state != ledger::charge_state::held) return false;
         m = parse_exposition(http_get(port, "/metrics").body);
+        // The state gauges and the balance are refreshed in two steps (the balance on a
+        // connection and thread of its own): wait until a scrape shows both up to date.
         return m.value("chargerecon_ledger_charges", {{"state", "acknowledged"}}).value_or(0) +
-                   m.value("chargerecon_ledger_charges", {{"state", "held"}}).value_or(0) ==
-               backlog;
+                       m.value("chargerecon_ledger_charges", {{"state", "held"}}).value_or(0) ==
+                   backlog &&
+               m.value("chargerecon_ledger_charges_listed").value_or(0) == backlog;
       },
       40s);
   ASSERT_TRUE(settled) << d.describe();
