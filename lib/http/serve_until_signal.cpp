@@ -7,9 +7,11 @@
 
 namespace chargerecon::http {
 
-void serve_until_signal(boost::asio::io_context& io, server& srv, const std::function<void(int)>& on_signal,
+bool serve_until_signal(boost::asio::io_context& io, server& srv, const std::function<bool()>& announce,
+                        const std::function<void(int)>& on_signal,
                         const std::function<void(const std::exception&)>& on_failure) {
   boost::asio::signal_set signals(io, SIGINT, SIGTERM);
+  if (!announce()) return false;
   signals.async_wait([&](const boost::system::error_code& ec, int signal) {
     if (ec) return;
     on_signal(signal);
@@ -25,6 +27,7 @@ void serve_until_signal(boost::asio::io_context& io, server& srv, const std::fun
     }
   });
   io.run();
+  return true;
 }
 
 }  // namespace chargerecon::http

@@ -79,21 +79,24 @@ int main(int argc, char** argv) {
       return 1;
     }
     const auto port = (*server)->port();
-    if (!options->port_file.empty() && !http::write_port_file(options->port_file, port)) {
-      log.error("billing_fake.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
-      return 1;
-    }
-    log.warn("billing_fake.listening", {{"address", options->server.listen_address},
-                                         {"port", port},
-                                         {"path", options->fake.path},
-                                         {"tls", !options->server.tls_cert_file.empty()},
-                                         {"token", !options->fake.token.empty()},
-                                         {"seed", options->fake.seed}});
-
-    http::serve_until_signal(
-        io, **server,
+    const auto announce = [&] {
+      if (!options->port_file.empty() && !http::write_port_file(options->port_file, port)) {
+        log.error("billing_fake.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
+        return false;
+      }
+      log.warn("billing_fake.listening", {{"address", options->server.listen_address},
+                                           {"port", port},
+                                           {"path", options->fake.path},
+                                           {"tls", !options->server.tls_cert_file.empty()},
+                                           {"token", !options->fake.token.empty()},
+                                           {"seed", options->fake.seed}});
+      return true;
+    };
+    const bool served = http::serve_until_signal(
+        io, **server, announce,
         [&](int signal) { log.warn("billing_fake.stopping", {{"signal", signal}, {"records", fake.records().size()}, {"posts_total", fake.posts_total()}}); },
         [&](const std::exception& ex) { log.error("billing_fake.server_failed", {{"what", ex.what()}}); });
+    if (!served) return 1;
   } catch (const std::exception& e) {
     log.error("billing_fake.failed", {{"what", e.what()}});
     return 1;

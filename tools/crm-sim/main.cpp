@@ -85,20 +85,23 @@ int main(int argc, char** argv) {
       return 1;
     }
     const auto port = (*server)->port();
-    if (!options->port_file.empty() && !http::write_port_file(options->port_file, port)) {
-      log.error("crm_sim.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
-      return 1;
-    }
-    log.warn("crm_sim.listening", {{"address", options->server.listen_address},
-                                   {"port", port},
-                                   {"tls", !options->server.tls_cert_file.empty()},
-                                   {"backlog", options->sim.generator.backlog},
-                                   {"seed", options->sim.generator.seed}});
-
-    http::serve_until_signal(
-        io, **server,
+    const auto announce = [&] {
+      if (!options->port_file.empty() && !http::write_port_file(options->port_file, port)) {
+        log.error("crm_sim.start_failed", {{"error", "cannot write the port file"}, {"path", options->port_file}});
+        return false;
+      }
+      log.warn("crm_sim.listening", {{"address", options->server.listen_address},
+                                     {"port", port},
+                                     {"tls", !options->server.tls_cert_file.empty()},
+                                     {"backlog", options->sim.generator.backlog},
+                                     {"seed", options->sim.generator.seed}});
+      return true;
+    };
+    const bool served = http::serve_until_signal(
+        io, **server, announce,
         [&](int signal) { log.warn("crm_sim.stopping", {{"signal", signal}}); },
         [&](const std::exception& ex) { log.error("crm_sim.server_failed", {{"what", ex.what()}}); });
+    if (!served) return 1;
   } catch (const std::exception& e) {
     log.error("crm_sim.failed", {{"what", e.what()}});
     return 1;
