@@ -79,6 +79,17 @@ struct charge_record {
   std::optional<timestamp> acknowledged_at;
 };
 
+// What acknowledging a charge needs of it (ready_to_ack): the number and customer CRM.COM wants,
+// the reference when it was billed, and its status for the metrics.
+struct ack_candidate {
+  std::int64_t id = 0;
+  std::string number;
+  std::string customer;
+  std::string status;
+  charge_state state = charge_state::billed;
+  std::optional<std::string> billing_reference;
+};
+
 // One audit row. Rows are append-only (the SQLite schema refuses UPDATE and DELETE on them).
 struct event_record {
   std::int64_t id = 0;
@@ -200,7 +211,7 @@ class ledger {
   // Charges waiting for acknowledgement (billed, ack_pending) whose next_try is unset or due,
   // never-refused first, then by next_try, oldest first. Acks in flight are not excluded:
   // re-acknowledging is safe, but the engine should not send the same charge twice at once.
-  virtual result<std::vector<charge_record>> ready_to_ack(timestamp now, std::size_t limit) = 0;
+  virtual result<std::vector<ack_candidate>> ready_to_ack(timestamp now, std::size_t limit) = 0;
 
   virtual result<state_counts> counts() = 0;
 

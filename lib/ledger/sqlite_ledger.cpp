@@ -5,11 +5,13 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cerrno>
 #include <cstring>
 #include <functional>
+#include <initializer_list>
 #include <iterator>
 #include <mutex>
 #include <random>
@@ -109,8 +111,22 @@ BEGIN
 END;
 )sql";
 
+// Version 4: charge_counts is kept by the ledger's own code instead of triggers. A statement
+// that fires a trigger runs in a statement journal (a copy of every page it touches, to undo a
+// half-done statement), and the two trigger statements ran at every transition: together a
+// third of the ledger thread's instructions in a 0 ms drain. Every write of this program goes
+// through sqlite_ledger, which adds up its changes per (state, has_reference) and writes them to
+// charge_counts inside the same transaction, just before it commits (see count_changes). Rows
+// changed by hand in the sqlite3 shell are no longer counted; the file was never meant to be
+// edited that way (chargereconctl retry and release go through the ledger).
+constexpr char schema_v4[] = R"sql(
+DROP TRIGGER charge_counts_on_insert;
+DROP TRIGGER charge_counts_on_delete;
+DROP TRIGGER charge_counts_on_update;
+)sql";
+
 // Step i brings the schema from version i to i + 1. Append only; never edit a shipped step.
-constexpr const char* migrations[] = {schema_v1, schema_v2, schema_v3};
+constexpr const char* migrations[] = {schema_v1, schema_v2, schema_v3, schema_v4};
 static_assert(std::size(migrations) == sqlite_ledger::schema_version);
 
 // --- statements ----------------------------------------------------------------------------
@@ -138,6 +154,24 @@ constexpr char sql_update_charge[] =
 constexpr char sql_update_observed_values[] =
     "UPDATE charges SET customer = ?2, status = ?3, amount = ?4, currency = ?5, raw_json = ?6 WHERE number = ?1";
 
+// The engine's routine transitions touch a few columns of one row, found by number once; the
+// general path (find the whole row, write every column back) is for the rare ones.
+constexpr char sql_select_head[] = "SELECT id, state, billing_reference FROM charges WHERE number = ?1";
+
+constexpr char sql_mark_billing[] =
+    "UPDATE charges SET state = 'billing', next_try = NULL, updated_at = ?2 WHERE id = ?1";
+
+constexpr char sql_mark_billed[] =
+    "UPDATE charges SET state = 'billed', billing_reference = ?2, billed_at = ?3, updated_at = ?3, next_try = NULL, "
+    "last_error = '', ack_attempts = 0 WHERE id = ?1";
+
+constexpr char sql_mark_acknowledged[] =
+    "UPDATE charges SET state = 'acknowledged', acknowledged_at = ?2, updated_at = ?2, next_try = NULL, "
+    "last_error = '' WHERE id = ?1";
+
+constexpr char sql_add_to_count[] =
+    "INSERT INTO charge_counts VALUES (?1, ?2, ?3) ON CONFLICT (state, has_reference) DO UPDATE SET n = n + excluded.n";
+
 constexpr char sql_charge_by_reference[] = "SELECT number FROM charges WHERE billing_reference = ?1";
 
 constexpr char sql_insert_event[] =
@@ -158,11 +192,15 @@ constexpr char sql_ready_to_bill_billing[] =
     "SELECT " CHARGERECON_CHARGE_COLUMNS
     " FROM charges WHERE state = 'billing' AND ((next_try IS NULL AND ?2) OR next_try <= ?1) ORDER BY id LIMIT ?3";
 
+// What an acknowledgement needs of a charge, not the whole row: the acknowledger asks again at
+// every billing answer while its batch fills, so these run many times per charge.
+#define CHARGERECON_ACK_COLUMNS "id, number, customer, status, state, billing_reference"
+
 constexpr char sql_ready_to_ack_first_try[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = ?1 AND next_try IS NULL ORDER BY id LIMIT ?2";
+    "SELECT " CHARGERECON_ACK_COLUMNS " FROM charges WHERE state = ?1 AND next_try IS NULL ORDER BY id LIMIT ?2";
 
 constexpr char sql_ready_to_ack_retry[] =
-    "SELECT " CHARGERECON_CHARGE_COLUMNS
+    "SELECT " CHARGERECON_ACK_COLUMNS
     " FROM charges WHERE state IN ('billed', 'ack_pending') AND next_try IS NOT NULL AND next_try <= ?1 "
     "ORDER BY next_try, id LIMIT ?2";
 
@@ -180,6 +218,7 @@ constexpr char sql_list[] =
     "ORDER BY id LIMIT ?6 OFFSET ?7";
 
 #undef CHARGERECON_CHARGE_COLUMNS
+#undef CHARGERECON_ACK_COLUMNS
 
 constexpr std::string_view engine_actor = "engine";
 
@@ -251,11 +290,25 @@ result<void> acquire_lock(lock_file& lock, const std::filesystem::path& ledger_p
   return {};
 }
 
-// The internal row: the public record plus what record_page needs to report a change once.
+// The internal row: the public record plus what record_page needs to report a change once,
+// and the state and reference presence it was read with (what charge_counts has it under).
 struct row {
   charge_record rec;
   std::optional<std::string> last_change_observed;
+  charge_state stored_state = charge_state::pending;
+  bool stored_has_reference = false;
 };
+
+// The few columns the routine transitions need (sql_select_head).
+struct head {
+  std::int64_t id = 0;
+  std::string number;
+  charge_state state = charge_state::pending;
+  std::optional<std::string> billing_reference;
+};
+
+constexpr std::size_t state_index(charge_state s) noexcept { return static_cast<std::size_t>(s); }
+static_assert(std::size(all_charge_states) == state_index(charge_state::dead) + 1);
 
 std::string detail_of(const boost::json::object& o) { return boost::json::serialize(o); }
 
@@ -270,12 +323,13 @@ std::optional<std::string> optional_time(const std::optional<timestamp>& t) {
 }
 
 // Two id-ordered lists as one, at most `limit` long.
-std::vector<charge_record> oldest_first(std::vector<charge_record> a, std::vector<charge_record> b, std::size_t limit) {
-  std::vector<charge_record> out;
+template <class Record>
+std::vector<Record> oldest_first(std::vector<Record> a, std::vector<Record> b, std::size_t limit) {
+  std::vector<Record> out;
   out.reserve(std::min(limit, a.size() + b.size()));
   std::merge(std::make_move_iterator(a.begin()), std::make_move_iterator(a.end()), std::make_move_iterator(b.begin()),
              std::make_move_iterator(b.end()), std::back_inserter(out),
-             [](const charge_record& x, const charge_record& y) { return x.id < y.id; });
+             [](const Record& x, const Record& y) { return x.id < y.id; });
   if (out.size() > limit) out.resize(limit);
   return out;
 }
@@ -296,6 +350,13 @@ struct sqlite_ledger::impl {
   sqlite::connection db;
   std::unordered_map<const char*, sqlite::statement> statements;  // finalised before db closes
   std::mt19937_64 rng{std::random_device{}()};
+  // What the open transaction changed in charge_counts, by state and reference presence; written
+  // just before it commits (flush_counts). A savepoint that is undone takes its share back.
+  using count_changes = std::array<std::array<std::int64_t, 2>, std::size(all_charge_states)>;
+  count_changes counts_changed{};
+  // The last time formatted: every row a call writes carries the same `now`.
+  timestamp formatted_time{};
+  std::string formatted_text = format_timestamp(formatted_time);
 
   void apply_bill_failure(std::string_view number, std::string_view error_text, timestamp next_try, timestamp now);
   void apply_billed(std::string_view number, std::string_view reference, timestamp now);
@@ -312,6 +373,46 @@ struct sqlite_ledger::impl {
     auto it = statements.find(sql);
     if (it == statements.end()) it = statements.emplace(sql, sqlite::statement(db.get(), sql)).first;
     return it->second;
+  }
+
+  // A statement without parameters or rows (BEGIN, COMMIT, SAVEPOINT...), prepared once.
+  void run(const char* sql) {
+    sqlite::use s(stmt(sql));
+    s->step();
+  }
+
+  const std::string& text_of(timestamp t) {
+    if (t != formatted_time) {
+      formatted_text = format_timestamp(t);
+      formatted_time = t;
+    }
+    return formatted_text;
+  }
+
+  // --- charge_counts -------------------------------------------------------------------------
+
+  void count_change(charge_state from, bool from_has_reference, charge_state to, bool to_has_reference) {
+    if (from == to && from_has_reference == to_has_reference) return;
+    --counts_changed[state_index(from)][from_has_reference ? 1 : 0];
+    ++counts_changed[state_index(to)][to_has_reference ? 1 : 0];
+  }
+
+  void count_new(charge_state state) { ++counts_changed[state_index(state)][0]; }
+
+  // Inside the transaction, before its COMMIT: the counts commit with the rows or not at all.
+  void flush_counts() {
+    for (const auto st : all_charge_states) {
+      for (int has_reference = 0; has_reference < 2; ++has_reference) {
+        const auto n = counts_changed[state_index(st)][static_cast<std::size_t>(has_reference)];
+        if (n == 0) continue;
+        sqlite::use s(stmt(sql_add_to_count));
+        s->bind(1, to_string(st));
+        s->bind(2, std::int64_t{has_reference});
+        s->bind(3, n);
+        s->step();
+      }
+    }
+    counts_changed = {};
   }
 
   // --- opening -----------------------------------------------------------------------------
@@ -335,12 +436,15 @@ struct sqlite_ledger::impl {
     if (in_group) return write_in_savepoint(op, body);
     try {
       sqlite::transaction tx(db);
+      counts_changed = {};
       if constexpr (std::is_void_v<decltype(body())>) {
         body();
+        flush_counts();
         tx.commit();
         return {};
       } else {
         auto value = body();
+        flush_counts();
         tx.commit();
         return value;
       }
@@ -355,30 +459,34 @@ struct sqlite_ledger::impl {
   template <class F>
   auto write_in_savepoint(std::string_view op, F& body) -> result<decltype(body())> {
     if (group_broken) return *group_broken;
+    const auto counts_before = counts_changed;
     try {
-      db.exec("SAVEPOINT one_write", "starting a savepoint");
+      run("SAVEPOINT one_write");
       try {
         if constexpr (std::is_void_v<decltype(body())>) {
           body();
-          db.exec("RELEASE one_write", "releasing a savepoint");
+          run("RELEASE one_write");
           return {};
         } else {
           auto value = body();
-          db.exec("RELEASE one_write", "releasing a savepoint");
+          run("RELEASE one_write");
           return value;
         }
       } catch (const refusal& r) {
         undo_savepoint();
+        counts_changed = counts_before;
         return r.err;
       } catch (const sqlite::failure& f) {
         auto e = write_failure(op, f);
         // After SQLITE_FULL or an I/O error SQLite may have rolled back the whole transaction:
         // then the group is over (the writes before this one are gone too), and a write after
         // it must not run outside a transaction.
-        if (sqlite3_get_autocommit(db.get()) != 0)
+        if (sqlite3_get_autocommit(db.get()) != 0) {
           group_broken = e;
-        else
+        } else {
           undo_savepoint();
+          counts_changed = counts_before;
+        }
         return e;
       }
     } catch (const sqlite::failure& f) {
@@ -388,7 +496,10 @@ struct sqlite_ledger::impl {
     }
   }
 
-  void undo_savepoint() { db.exec("ROLLBACK TO one_write; RELEASE one_write", "undoing a savepoint"); }
+  void undo_savepoint() {
+    run("ROLLBACK TO one_write");
+    run("RELEASE one_write");
+  }
 
   template <class F>
   auto read(std::string_view op, F&& body) -> result<decltype(body())> {
@@ -415,12 +526,7 @@ struct sqlite_ledger::impl {
     c.amount = s.text(4);
     c.currency = s.text(5);
     c.raw_json = s.text(6);
-    const auto state_text = s.text(7);
-    const auto state = parse_charge_state(state_text);
-    if (!state)
-      refuse(errc::ledger_integrity,
-             "ledger " + path_text + ": charge " + peer(c.number) + " has an unknown state " + peer(state_text));
-    c.state = *state;
+    c.state = state_column(s, 7, c.number);
     c.billing_reference = s.optional_text(8);
     c.bill_attempts = static_cast<int>(s.int64(9));
     c.ack_attempts = static_cast<int>(s.int64(10));
@@ -431,7 +537,36 @@ struct sqlite_ledger::impl {
     c.billed_at = time_column(s, 15, c.number, true);
     c.acknowledged_at = time_column(s, 16, c.number, true);
     r.last_change_observed = s.optional_text(17);
+    r.stored_state = c.state;
+    r.stored_has_reference = c.billing_reference.has_value();
     return r;
+  }
+
+  charge_state state_column(const sqlite::statement& s, int column, std::string_view number) const {
+    const auto text = s.text(column);
+    const auto state = parse_charge_state(text);
+    if (!state)
+      refuse(errc::ledger_integrity,
+             "ledger " + path_text + ": charge " + peer(number) + " has an unknown state " + peer(text));
+    return *state;
+  }
+
+  std::optional<head> find_head(std::string_view number) {
+    sqlite::use s(stmt(sql_select_head));
+    s->bind(1, number);
+    if (!s->step()) return std::nullopt;
+    head h;
+    h.id = s->int64(0);
+    h.number = std::string(number);
+    h.state = state_column(*s, 1, number);
+    h.billing_reference = s->optional_text(2);
+    return h;
+  }
+
+  head must_find_head(std::string_view number) {
+    auto h = find_head(number);
+    if (!h) refuse(errc::ledger_unknown_charge, "charge " + peer(number) + " is not in the ledger");
+    return std::move(*h);
   }
 
   std::optional<timestamp> time_column(const sqlite::statement& s, int column, const std::string& number,
@@ -473,12 +608,16 @@ struct sqlite_ledger::impl {
     s->bind(5, oc.currency);
     s->bind(6, oc.raw_json);
     s->bind(7, to_string(state));
-    s->bind(8, format_timestamp(now));
+    s->bind(8, text_of(now));
     s->step();
+    count_new(state);
   }
 
-  void update(const row& r) {
+  void update(row& r) {
     const auto& c = r.rec;
+    count_change(r.stored_state, r.stored_has_reference, c.state, c.billing_reference.has_value());
+    r.stored_state = c.state;
+    r.stored_has_reference = c.billing_reference.has_value();
     sqlite::use s(stmt(sql_update_charge));
     s->bind(1, c.number);
     s->bind(2, to_string(c.state));
@@ -487,7 +626,7 @@ struct sqlite_ledger::impl {
     s->bind(5, std::int64_t{c.ack_attempts});
     s->bind_optional(6, optional_time(c.next_try));
     s->bind(7, c.last_error);
-    s->bind(8, format_timestamp(c.updated_at));
+    s->bind(8, text_of(c.updated_at));
     s->bind_optional(9, optional_time(c.billed_at));
     s->bind_optional(10, optional_time(c.acknowledged_at));
     s->bind_optional(11, r.last_change_observed);
@@ -508,8 +647,14 @@ struct sqlite_ledger::impl {
   void add_event(timestamp at, std::string_view number, std::string_view actor, std::string_view kind,
                  std::optional<charge_state> from, std::optional<charge_state> to, std::string_view reason,
                  const boost::json::object& detail) {
+    add_event(at, number, actor, kind, from, to, reason, detail.empty() ? std::string("{}") : detail_of(detail));
+  }
+
+  void add_event(timestamp at, std::string_view number, std::string_view actor, std::string_view kind,
+                 std::optional<charge_state> from, std::optional<charge_state> to, std::string_view reason,
+                 std::string_view detail_json) {
     sqlite::use s(stmt(sql_insert_event));
-    s->bind(1, format_timestamp(at));
+    s->bind(1, text_of(at));
     s->bind(2, number);
     s->bind(3, actor);
     s->bind(4, kind);
@@ -522,7 +667,7 @@ struct sqlite_ledger::impl {
     else
       s->bind_null(6);
     s->bind(7, reason);
-    s->bind(8, detail_of(detail));
+    s->bind(8, detail_json);
     s->step();
   }
 
@@ -540,9 +685,32 @@ struct sqlite_ledger::impl {
     add_event(now, r.rec.number, actor, kind, from, to, reason, detail);
   }
 
-  [[noreturn]] void refuse_state(const row& r, std::string_view operation) {
+  [[noreturn]] void refuse_state(std::string_view number, charge_state state, std::string_view operation) {
     refuse(errc::ledger_bad_transition,
-           std::string(operation) + ": charge " + peer(r.rec.number) + " is " + std::string(to_string(r.rec.state)));
+           std::string(operation) + ": charge " + peer(number) + " is " + std::string(to_string(state)));
+  }
+  [[noreturn]] void refuse_state(const row& r, std::string_view operation) {
+    refuse_state(r.rec.number, r.rec.state, operation);
+  }
+
+  // A routine transition of the row `h` names, written by `sql` (?1 the id, then `texts`), with
+  // its audit event and its move in the counts.
+  void quick_transition(const head& h, charge_state to, bool to_has_reference, const char* sql,
+                        std::initializer_list<std::string_view> texts, timestamp now, std::string_view reason,
+                        std::string_view detail_json) {
+    if (!allowed(h.state, to)) {
+      refuse(errc::ledger_bad_transition, "charge " + peer(h.number) + " is " + std::string(to_string(h.state)) +
+                                              "; it cannot become " + std::string(to_string(to)));
+    }
+    {
+      sqlite::use s(stmt(sql));
+      s->bind(1, h.id);
+      int index = 2;
+      for (const auto t : texts) s->bind(index++, t);
+      s->step();
+    }
+    count_change(h.state, h.billing_reference.has_value(), to, to_has_reference);
+    add_event(now, h.number, engine_actor, "transition", h.state, to, reason, detail_json);
   }
 
   bill_policy bills() const { return bill_policy{options.policy.bill_statuses}; }
@@ -577,6 +745,12 @@ result<void> sqlite_ledger::impl::open() {
     if (!std::filesystem::exists(options.path, ec))
       return error{errc::ledger_open_failed, "no ledger at " + path_text + " (chargerecond creates it)"};
   }
+
+  // SQLite keeps process-wide memory statistics by default, behind a global mutex taken at every
+  // allocation (4% of the ledger thread's instructions in a 0 ms drain); nothing reads them. Only
+  // possible before SQLite's first use in the process: later calls are refused, harmlessly.
+  static const int memstatus_off = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)memstatus_off;
 
   // NOMUTEX: every call already holds this object's mutex (ledger.hpp), so SQLite's own
   // locking of the connection only cost time (pthread_mutex_lock/unlock were 11% of the
@@ -760,12 +934,14 @@ result<void> sqlite_ledger::group_commit(const std::function<void()>& writes) {
     sqlite::transaction tx(d.db);
     d.in_group = true;
     d.group_broken.reset();
+    d.counts_changed = {};
     struct leave_group {
       sqlite_ledger::impl& d;
       ~leave_group() { d.in_group = false; }
     } leave{d};
     writes();
     if (d.group_broken) return *d.group_broken;  // rolled back already; the guard finds no transaction
+    d.flush_counts();
     tx.commit();
     return {};
   } catch (const sqlite::failure& f) {
@@ -775,17 +951,21 @@ result<void> sqlite_ledger::group_commit(const std::function<void()>& writes) {
 
 result<void> sqlite_ledger::mark_billing(std::span<const std::string> numbers, timestamp now) {
   return impl_->write("mark_billing", [&] {
+    auto& d = *impl_;
+    const auto& now_text = d.text_of(now);
     for (const auto& number : numbers) {
-      auto r = impl_->must_find(number);
-      r.rec.next_try.reset();  // unset next_try in billing means "posted by this run"
-      if (r.rec.state == charge_state::billing) {
-        // A retry that came due: posted again, no new state.
-        r.rec.updated_at = now;
-        impl_->update(r);
+      const auto h = d.must_find_head(number);
+      if (h.state == charge_state::billing) {
+        // A retry that came due: posted again, no new state. An unset next_try in billing
+        // means "posted by this run".
+        sqlite::use s(d.stmt(sql_mark_billing));
+        s->bind(1, h.id);
+        s->bind(2, now_text);
+        s->step();
         continue;
       }
-      if (r.rec.state != charge_state::seen) impl_->refuse_state(r, "mark_billing");
-      impl_->transition(r, charge_state::billing, now, engine_actor, "transition", "posting to billing");
+      if (h.state != charge_state::seen) d.refuse_state(number, h.state, "mark_billing");
+      d.quick_transition(h, charge_state::billing, false, sql_mark_billing, {now_text}, now, "posting to billing", "{}");
     }
   });
 }
@@ -807,9 +987,9 @@ void sqlite_ledger::impl::apply_bill_failure(std::string_view number, std::strin
 void sqlite_ledger::impl::apply_billed(std::string_view number, std::string_view reference, timestamp now) {
   if (reference.empty())
     refuse(errc::invalid_argument, "mark_billed: empty billing reference for charge " + peer(number));
-  auto r = must_find(number);
-  if (r.rec.state == charge_state::billed && r.rec.billing_reference == reference) return;
-  if (r.rec.state != charge_state::billing) refuse_state(r, "mark_billed");
+  const auto h = must_find_head(number);
+  if (h.state == charge_state::billed && h.billing_reference == reference) return;
+  if (h.state != charge_state::billing) refuse_state(number, h.state, "mark_billed");
   {
     sqlite::use s(stmt(sql_charge_by_reference));
     s->bind(1, reference);
@@ -818,12 +998,9 @@ void sqlite_ledger::impl::apply_billed(std::string_view number, std::string_view
                                                    " is already stored for charge " + peer(s->text(0)));
     }
   }
-  r.rec.billing_reference = std::string(reference);
-  r.rec.billed_at = now;
-  r.rec.next_try.reset();
-  r.rec.last_error.clear();
-  r.rec.ack_attempts = 0;
-  transition(r, charge_state::billed, now, engine_actor, "transition", "billed", {{"reference", reference}});
+  const boost::json::object detail{{"reference", reference}};
+  quick_transition(h, charge_state::billed, true, sql_mark_billed, {reference, text_of(now)}, now, "billed",
+                   detail_of(detail));
 }
 
 void sqlite_ledger::impl::apply_held(std::string_view number, std::string_view reason, timestamp now) {
@@ -869,16 +1046,15 @@ result<void> sqlite_ledger::record_bill_results(std::span<const bill_result> res
 result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, timestamp now) {
   return impl_->write("record_ack_result", [&] {
     ack_summary summary;
+    auto& d = *impl_;
     for (const auto& number : report.acknowledged) {
-      auto r = impl_->must_find(number);
-      if (r.rec.state == charge_state::acknowledged) continue;  // re-acknowledged: already done
-      if (!next_state_for_ack_accepted(r.rec.state)) impl_->refuse_state(r, "record_ack_result (acknowledged)");
-      r.rec.acknowledged_at = now;
-      r.rec.next_try.reset();
-      r.rec.last_error.clear();
+      const auto h = d.must_find_head(number);
+      if (h.state == charge_state::acknowledged) continue;  // re-acknowledged: already done
+      if (!next_state_for_ack_accepted(h.state)) d.refuse_state(number, h.state, "record_ack_result (acknowledged)");
       boost::json::object detail;
-      if (r.rec.billing_reference) detail["reference"] = *r.rec.billing_reference;
-      impl_->transition(r, charge_state::acknowledged, now, engine_actor, "transition", "acknowledged", detail);
+      if (h.billing_reference) detail["reference"] = *h.billing_reference;
+      d.quick_transition(h, charge_state::acknowledged, h.billing_reference.has_value(), sql_mark_acknowledged,
+                         {d.text_of(now)}, now, "acknowledged", detail.empty() ? std::string("{}") : detail_of(detail));
       ++summary.acknowledged;
     }
     const int max_attempts = impl_->options.policy.ack_max_attempts;
@@ -925,28 +1101,43 @@ result<std::vector<charge_record>> sqlite_ledger::ready_to_bill(timestamp now, s
       fresh = impl_->collect(*s);
     }
     sqlite::use s(impl_->stmt(sql_ready_to_bill_billing));
-    s->bind(1, format_timestamp(now));
+    s->bind(1, impl_->text_of(now));
     s->bind(2, std::int64_t{include_in_flight ? 1 : 0});
     s->bind(3, static_cast<std::int64_t>(limit));
     return oldest_first(std::move(fresh), impl_->collect(*s), limit);
   });
 }
 
-result<std::vector<charge_record>> sqlite_ledger::ready_to_ack(timestamp now, std::size_t limit) {
+result<std::vector<ack_candidate>> sqlite_ledger::ready_to_ack(timestamp now, std::size_t limit) {
   return impl_->read("ready_to_ack", [&] {
+    auto& d = *impl_;
+    const auto collect = [&d](sqlite::statement& s) {
+      std::vector<ack_candidate> out;
+      while (s.step()) {
+        ack_candidate c;
+        c.id = s.int64(0);
+        c.number = s.text(1);
+        c.customer = s.text(2);
+        c.status = s.text(3);
+        c.state = d.state_column(s, 4, c.number);
+        c.billing_reference = s.optional_text(5);
+        out.push_back(std::move(c));
+      }
+      return out;
+    };
     // Never refused first, oldest first; then the refused ones whose retry is due, by retry time.
-    std::vector<charge_record> first_try;
+    std::vector<ack_candidate> first_try;
     for (const auto state : {charge_state::billed, charge_state::ack_pending}) {
-      sqlite::use s(impl_->stmt(sql_ready_to_ack_first_try));
+      sqlite::use s(d.stmt(sql_ready_to_ack_first_try));
       s->bind(1, to_string(state));
       s->bind(2, static_cast<std::int64_t>(limit));
-      first_try = oldest_first(std::move(first_try), impl_->collect(*s), limit);
+      first_try = oldest_first(std::move(first_try), collect(*s), limit);
     }
     if (first_try.size() >= limit) return first_try;
-    sqlite::use s(impl_->stmt(sql_ready_to_ack_retry));
-    s->bind(1, format_timestamp(now));
+    sqlite::use s(d.stmt(sql_ready_to_ack_retry));
+    s->bind(1, d.text_of(now));
     s->bind(2, static_cast<std::int64_t>(limit - first_try.size()));
-    auto due = impl_->collect(*s);
+    auto due = collect(*s);
     first_try.insert(first_try.end(), std::make_move_iterator(due.begin()), std::make_move_iterator(due.end()));
     return first_try;
   });

@@ -51,7 +51,7 @@ struct sqlite_ledger_options {
 class sqlite_ledger final : public ledger {
  public:
   // The schema this program writes (PRAGMA user_version).
-  static constexpr int schema_version = 3;
+  static constexpr int schema_version = 4;
 
   static result<std::unique_ptr<sqlite_ledger>> open(sqlite_ledger_options options, obs::event_log log);
 
@@ -70,7 +70,7 @@ class sqlite_ledger final : public ledger {
   result<void> group_commit(const std::function<void()>& writes) override;
 
   result<std::vector<charge_record>> ready_to_bill(timestamp now, std::size_t limit, bool include_in_flight) override;
-  result<std::vector<charge_record>> ready_to_ack(timestamp now, std::size_t limit) override;
+  result<std::vector<ack_candidate>> ready_to_ack(timestamp now, std::size_t limit) override;
   result<state_counts> counts() override;
   result<std::optional<charge_record>> oldest_unfinished() override;
 

@@ -123,7 +123,8 @@ class sqlite_ledger_test : public ::testing::Test {
     return r ? r->state : pending;
   }
 
-  static std::vector<std::string> numbers(const std::vector<charge_record>& records) {
+  template <class Record>
+  static std::vector<std::string> numbers(const std::vector<Record>& records) {
     std::vector<std::string> out;
     for (const auto& c : records) out.push_back(c.number);
     return out;
@@ -1098,12 +1099,29 @@ TEST_F(sqlite_ledger_test, a_write_that_does_not_fit_fails_alone_in_its_group) {
     EXPECT_EQ((*counts)[seen], 0);
 }
 
-// --- schema version 3: the counts table ----------------------------------------------------
+// --- schema versions 3 and 4: the counts table ---------------------------------------------
 
-// Version 3's objects, to take a ledger back to version 2.
-const std::string drop_counts_table =
-    "DROP TRIGGER charge_counts_on_insert; DROP TRIGGER charge_counts_on_delete; "
-    "DROP TRIGGER charge_counts_on_update; DROP TABLE charge_counts; ";
+// Version 3 kept the counts table by triggers; version 4 drops them and counts in the ledger's
+// code. This puts them back, to make a version 3 ledger of a current file.
+const std::string restore_count_triggers = R"sql(
+CREATE TRIGGER charge_counts_on_insert AFTER INSERT ON charges BEGIN
+  INSERT INTO charge_counts VALUES (NEW.state, NEW.billing_reference IS NOT NULL, 1)
+    ON CONFLICT (state, has_reference) DO UPDATE SET n = n + 1;
+END;
+CREATE TRIGGER charge_counts_on_delete AFTER DELETE ON charges BEGIN
+  UPDATE charge_counts SET n = n - 1 WHERE state = OLD.state AND has_reference = (OLD.billing_reference IS NOT NULL);
+END;
+CREATE TRIGGER charge_counts_on_update AFTER UPDATE OF state, billing_reference ON charges
+  WHEN OLD.state IS NOT NEW.state OR (OLD.billing_reference IS NULL) IS NOT (NEW.billing_reference IS NULL)
+BEGIN
+  UPDATE charge_counts SET n = n - 1 WHERE state = OLD.state AND has_reference = (OLD.billing_reference IS NOT NULL);
+  INSERT INTO charge_counts VALUES (NEW.state, NEW.billing_reference IS NOT NULL, 1)
+    ON CONFLICT (state, has_reference) DO UPDATE SET n = n + 1;
+END;
+)sql";
+
+// Version 3's table, to take a ledger back to version 2 (version 4 has no triggers to drop).
+const std::string drop_counts_table = "DROP TABLE charge_counts; ";
 
 // The counts by state and reference, as the table has them and as the rows say.
 std::pair<std::string, std::string> counts_kept_and_counted(raw_db& raw) {
@@ -1140,12 +1158,28 @@ TEST_F(sqlite_ledger_test, the_counts_table_follows_every_kind_of_change_and_a_f
   EXPECT_EQ((*counts)[held], 0);
 }
 
+TEST_F(sqlite_ledger_test, a_version_three_ledger_loses_its_count_triggers_and_counts_each_change_once) {
+  write_older_ledger(restore_count_triggers + "PRAGMA user_version = 3");
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db raw(path);
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
+  EXPECT_EQ(raw.text("SELECT count(*) FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'charge_counts%'"), "0");
+  // A trigger left behind would count every change twice.
+  record(*l, {charge("V4")});
+  bill(*l, "V2", "REF-V2");
+  ASSERT_TRUE(l->record_ack_result({{"V1", "V3"}, {}}, t0));
+  auto [kept, counted] = counts_kept_and_counted(raw);
+  EXPECT_EQ(kept, "acknowledged/0=1 acknowledged/1=1 billed/1=1 seen/0=1");
+  EXPECT_EQ(kept, counted);
+}
+
 TEST_F(sqlite_ledger_test, a_version_two_ledger_gets_its_counts_table_with_its_charges_counted) {
   write_older_ledger(drop_counts_table + "PRAGMA user_version = 2");
   auto l = open_ok();
   ASSERT_TRUE(l);
   raw_db raw(path);
-  EXPECT_EQ(raw.text("PRAGMA user_version"), "3");
+  EXPECT_EQ(raw.text("PRAGMA user_version"), "4");
   auto [kept, counted] = counts_kept_and_counted(raw);
   EXPECT_EQ(kept, "ack_pending/0=1 billed/1=1 seen/0=1");
   EXPECT_EQ(kept, counted);

@@ -31,6 +31,16 @@ TEST(timestamp, cuts_a_clock_reading_to_milliseconds) {
   EXPECT_EQ(format_timestamp(to_timestamp(t)), "2026-01-02T00:00:00.001Z");
 }
 
+TEST(timestamp, clamps_years_outside_four_digits_so_the_text_stays_sortable) {
+  EXPECT_EQ(format_timestamp(sys_days{year{-3} / June / 1}), "0000-01-01T00:00:00.000Z");
+  EXPECT_EQ(format_timestamp(sys_days{year{12000} / June / 1}), "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_timestamp(sys_days{year{9999} / December / 31} + hours(23) + minutes(59) + seconds(59) +
+                             milliseconds(999)),
+            "9999-12-31T23:59:59.999Z");
+  EXPECT_EQ(format_timestamp(sys_days{year{5} / March / 4} + hours(7) + minutes(8) + seconds(9) + milliseconds(10)),
+            "0005-03-04T07:08:09.010Z");
+}
+
 TEST(timestamp, refuses_anything_but_the_exact_format) {
   for (const char* bad : {"", "2026-11-27", "2026-11-27T05:40:01Z", "2026-11-27T05:40:01.123",
                           "2026-11-27 05:40:01.123Z", "2026-13-01T00:00:00.000Z", "2026-02-30T00:00:00.000Z",
