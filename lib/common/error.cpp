@@ -2,6 +2,7 @@
 
 #include <boost/throw_exception.hpp>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace chargerecon {
@@ -86,6 +87,12 @@ std::size_t utf8_sequence_length(std::string_view s, std::size_t i) {
 }  // namespace
 
 std::string quote_peer_text(std::string_view text, std::size_t max_bytes) {
+  // Most peer text is short printable ASCII, kept as it is: checked in one pass, copied once.
+  if (text.size() <= max_bytes && std::all_of(text.begin(), text.end(), [](char ch) {
+        const auto c = static_cast<unsigned char>(ch);
+        return c >= 0x20 && c < 0x7F && c != '\\';
+      }))
+    return std::string(text);
   std::string out;
   out.reserve(std::min(text.size(), max_bytes) + 8);
   std::size_t i = 0;
