@@ -59,6 +59,12 @@ void statement::bind(int index, std::string_view text) {
   if (rc != SQLITE_OK) fail(db_, rc, "binding a parameter");
 }
 
+void statement::bind_borrowed(int index, std::string_view text) {
+  const char* data = text.data() != nullptr ? text.data() : "";
+  const int rc = sqlite3_bind_text64(stmt_, index, data, text.size(), nullptr /* SQLITE_STATIC */, SQLITE_UTF8);
+  if (rc != SQLITE_OK) fail(db_, rc, "binding a parameter");
+}
+
 void statement::bind(int index, std::int64_t value) {
   const int rc = sqlite3_bind_int64(stmt_, index, value);
   if (rc != SQLITE_OK) fail(db_, rc, "binding a parameter");

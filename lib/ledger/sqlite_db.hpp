@@ -59,6 +59,9 @@ class statement {
 
   // Parameters are 1-based, as in the SQL (?1, ?2...). Text is copied.
   void bind(int index, std::string_view text);
+  // Text that is not copied: it must stay unchanged until the statement is reset (the end of
+  // the `use` that borrowed it). For big values bound once per row, such as a charge's JSON.
+  void bind_borrowed(int index, std::string_view text);
   void bind(int index, std::int64_t value);
   void bind_optional(int index, const std::optional<std::string>& text);
   void bind_null(int index);

@@ -601,12 +601,13 @@ struct sqlite_ledger::impl {
 
   void insert(const observed_charge& oc, charge_state state, timestamp now) {
     sqlite::use s(stmt(sql_insert_charge));
-    s->bind(1, oc.number);
-    s->bind(2, oc.customer);
-    s->bind(3, oc.status);
-    s->bind(4, oc.amount);
-    s->bind(5, oc.currency);
-    s->bind(6, oc.raw_json);
+    // `oc` outlives this statement's use: its text is bound, not copied.
+    s->bind_borrowed(1, oc.number);
+    s->bind_borrowed(2, oc.customer);
+    s->bind_borrowed(3, oc.status);
+    s->bind_borrowed(4, oc.amount);
+    s->bind_borrowed(5, oc.currency);
+    s->bind_borrowed(6, oc.raw_json);
     s->bind(7, to_string(state));
     s->bind(8, text_of(now));
     s->step();

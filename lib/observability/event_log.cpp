@@ -1,5 +1,6 @@
 #include "observability/event_log.hpp"
 
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/json/value.hpp>
 #include <spdlog/sinks/null_sink.h>
@@ -108,7 +109,11 @@ void event_log::set_level(log_level level) { sink_->set_level(to_spdlog(level));
 
 std::string event_log::render(log_level level, std::string_view event, std::initializer_list<field> fields) const {
   if (format() == log_format::json) {
-    boost::json::object o;
+    // A line per billed charge at full speed: the object lives in a stack buffer instead of a
+    // dozen heap allocations (the resource takes the heap only for a line that outgrows it).
+    unsigned char buffer[4096];
+    boost::json::monotonic_resource arena(buffer, sizeof buffer);
+    boost::json::object o(&arena);
     o["ts"] = utc_timestamp(true);
     o["level"] = level_name(level);
     o["event"] = event;
