@@ -1,7 +1,8 @@
 #pragma once
 // chargerecond's configuration: plain structs, defaults in the member initialisers, durations
-// as std::chrono types. loader.hpp fills them from YAML and validates them as a whole; every
-// key is documented in etc/chargerecon.yaml (a test keeps the two in step).
+// as std::chrono types. loader.hpp fills them from YAML and validates them as a whole, and
+// writer.hpp writes them back; every key is documented in etc/chargerecon.yaml (a test keeps
+// the two in step). Each struct compares equal member by member, so a round trip can be checked.
 //
 // Secrets are not here: the configuration names files, and load_secrets() (loader.hpp) reads
 // them into `secrets`, whose values no diagnostic, log line or printer ever shows.
@@ -57,12 +58,16 @@ struct crm_config {
   // early rather than have a pass fail half-way on an expired token.
   std::chrono::milliseconds token_lifetime{std::chrono::minutes(110)};
   std::size_t max_response_size = 16 * 1024 * 1024;  // bytes, headers + body of one answer
+
+  bool operator==(const crm_config&) const = default;
 };
 
 struct poll_config {
   std::chrono::milliseconds interval{std::chrono::seconds(30)};  // from the end of one pass to the next
   std::vector<charge_list_filter> charge_status{charge_list_filter::processed};
   unsigned page_size = 50;  // charges/list's number_of_results, 1..50
+
+  bool operator==(const poll_config&) const = default;
 };
 
 struct billing_config {
@@ -78,6 +83,8 @@ struct billing_config {
   std::vector<crm_charge_status> bill_statuses{crm_charge_status::approved};
   std::chrono::milliseconds backoff_initial{std::chrono::seconds(1)};  // transient failures
   std::chrono::milliseconds backoff_max{std::chrono::minutes(5)};
+
+  bool operator==(const billing_config&) const = default;
 };
 
 struct ack_config {
@@ -89,16 +96,22 @@ struct ack_config {
   std::chrono::milliseconds backoff_max{std::chrono::minutes(10)};
   // failed_charges_set error codes that mean "already acknowledged": counted as done.
   std::vector<std::string> done_error_codes;
+
+  bool operator==(const ack_config&) const = default;
 };
 
 struct ledger_config {
   std::string path;  // SQLite file; mandatory
+
+  bool operator==(const ledger_config&) const = default;
 };
 
 struct log_config {
   obs::log_level level = obs::log_level::info;
   // Empty: text when stderr is a terminal, json otherwise (see resolve_log_format).
   std::optional<obs::log_format> format;
+
+  bool operator==(const log_config&) const = default;
 };
 
 // Defaulting rule for log.format: a person at a terminal reads text; anything else (journald,
@@ -111,11 +124,15 @@ inline obs::log_format resolve_log_format(const log_config& c, bool stderr_is_te
 
 struct metrics_config {
   std::string listen = "127.0.0.1:9464";  // host:port ([v6]:port); empty disables the endpoint
+
+  bool operator==(const metrics_config&) const = default;
 };
 
 struct shutdown_config {
   // After SIGTERM, how long work in flight may take before it is cut off.
   std::chrono::milliseconds deadline{std::chrono::seconds(10)};
+
+  bool operator==(const shutdown_config&) const = default;
 };
 
 struct config {
@@ -127,6 +144,8 @@ struct config {
   log_config log;
   metrics_config metrics;
   shutdown_config shutdown;
+
+  bool operator==(const config&) const = default;
 };
 
 // A secret read from a file. There is deliberately no operator<<, no formatter and no

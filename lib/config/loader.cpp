@@ -142,13 +142,6 @@ constexpr std::pair<std::string_view, std::uint64_t> size_units[] = {
 // Past this, a duration can only be a typo (and milliseconds arithmetic stays far from overflow).
 constexpr std::uint64_t max_duration_ms = 100ull * 366 * 24 * 60 * 60 * 1000;
 
-std::string format_size(std::size_t bytes) {
-  if (bytes != 0 && bytes % gib == 0) return std::to_string(bytes / gib) + "GiB";
-  if (bytes != 0 && bytes % mib == 0) return std::to_string(bytes / mib) + "MiB";
-  if (bytes != 0 && bytes % kib == 0) return std::to_string(bytes / kib) + "KiB";
-  return std::to_string(bytes);
-}
-
 // Collects the problems of one document; optionally records every key path the parser asks
 // for (config_key_paths).
 struct report {
@@ -791,6 +784,13 @@ std::string format_duration(milliseconds d) {
   if (ms != 0 && ms % 60'000 == 0) return std::to_string(ms / 60'000) + "m";
   if (ms != 0 && ms % 1000 == 0) return std::to_string(ms / 1000) + "s";
   return std::to_string(ms) + "ms";
+}
+
+std::string format_size(std::size_t bytes) {
+  if (bytes != 0 && bytes % gib == 0) return std::to_string(bytes / gib) + "GiB";
+  if (bytes != 0 && bytes % mib == 0) return std::to_string(bytes / mib) + "MiB";
+  if (bytes != 0 && bytes % kib == 0) return std::to_string(bytes / kib) + "KiB";
+  return std::to_string(bytes);
 }
 
 result<listen_address> parse_listen_address(std::string_view text) {

@@ -58,6 +58,8 @@ std::vector<std::string> config_key_paths();
 std::optional<std::chrono::milliseconds> parse_duration(std::string_view text);
 // The shortest exact spelling parse_duration accepts: 90000ms -> "90s", 5400000ms -> "90m".
 std::string format_duration(std::chrono::milliseconds d);
+// The shortest exact spelling of a size that max_response_size accepts: 3145728 -> "3MiB".
+std::string format_size(std::size_t bytes);
 
 struct listen_address {
   std::string host;  // an IP literal, IPv6 without brackets

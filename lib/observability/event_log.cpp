@@ -32,19 +32,6 @@ spdlog::level::level_enum to_spdlog(log_level l) {
   return spdlog::level::info;
 }
 
-std::string_view level_name(log_level l) {
-  switch (l) {
-    case log_level::trace: return "trace";
-    case log_level::debug: return "debug";
-    case log_level::info: return "info";
-    case log_level::warn: return "warn";
-    case log_level::error: return "error";
-    case log_level::critical: return "critical";
-    case log_level::off: return "off";
-  }
-  return "info";
-}
-
 std::string utc_timestamp(bool iso) {
   const auto now = std::chrono::system_clock::now();
   const auto secs = std::chrono::system_clock::to_time_t(now);
@@ -73,8 +60,8 @@ void append_text_value(std::string& out, std::string_view v) {
 // "<level> <event> key=value ...": the text format after its timestamp.
 std::string render_text_body(log_level level, std::string_view event, std::initializer_list<field> fields) {
   std::string line;
-  line += level_name(level);
-  line.append(6 - std::min<std::size_t>(5, level_name(level).size()), ' ');
+  line += to_string(level);
+  line.append(6 - std::min<std::size_t>(5, to_string(level).size()), ' ');
   line += event;
   for (const auto& f : fields) {
     line += ' ';
@@ -115,7 +102,7 @@ std::string event_log::render(log_level level, std::string_view event, std::init
     boost::json::monotonic_resource arena(buffer, sizeof buffer);
     boost::json::object o(&arena);
     o["ts"] = utc_timestamp(true);
-    o["level"] = level_name(level);
+    o["level"] = to_string(level);
     o["event"] = event;
     for (const auto& f : fields) {
       auto& slot = o[f.key];
@@ -186,6 +173,21 @@ event_log make_stderr_log(log_format format, log_level level, std::string_view n
   logger->flush_on(spdlog::level::trace);
   return event_log(std::move(logger), format);
 }
+
+std::string_view to_string(log_level l) {
+  switch (l) {
+    case log_level::trace: return "trace";
+    case log_level::debug: return "debug";
+    case log_level::info: return "info";
+    case log_level::warn: return "warn";
+    case log_level::error: return "error";
+    case log_level::critical: return "critical";
+    case log_level::off: return "off";
+  }
+  return "info";
+}
+
+std::string_view to_string(log_format f) { return f == log_format::json ? "json" : "text"; }
 
 bool parse_log_level(std::string_view name, log_level& out) {
   static constexpr std::pair<std::string_view, log_level> names[] = {

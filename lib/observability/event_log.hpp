@@ -101,6 +101,10 @@ std::vector<std::string> journal_fields(log_level level, std::string_view event,
 // device and inode).
 bool stderr_is_journal();
 
+// The configuration's spelling ("info", "json"); parse_* read it back.
+std::string_view to_string(log_level level);
+std::string_view to_string(log_format format);
+
 // "info" -> log_level::info; false when the name is unknown.
 bool parse_log_level(std::string_view name, log_level& out);
 bool parse_log_format(std::string_view name, log_format& out);
