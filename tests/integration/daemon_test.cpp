@@ -124,7 +124,7 @@ TEST(daemon, backlog_of_mixed_statuses_drains_with_once) {
   auto s = settings_for(crm, billing);
   // Listing PENDING charges too: they must be recorded and watched, yet never billed or
   // acknowledged.
-  s.charge_status = {"PROCESSED", "NOT_PROCESSED"};
+  s.charge_status = {charge_list_filter::processed, charge_list_filter::not_processed};
   daemon_fixture d(s);
 
   const auto run = d.run_once(90s);

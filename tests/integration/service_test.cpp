@@ -172,7 +172,7 @@ TEST(service_reload, sighup_applies_live_keys_names_restart_keys_and_refuses_an_
   EXPECT_TRUE(d.events("charge.recorded").empty()) << "charge.recorded is a debug event";
 
   // A valid file: log.level and poll.interval apply live, crm.timeout needs a restart.
-  s.log_level = "debug";
+  s.log_level = obs::log_level::debug;
   s.poll_interval = 1500ms;
   s.crm_timeout = 20s;
   fx.write_config(s);
@@ -436,7 +436,7 @@ TEST(service_logs, every_event_of_a_faulty_run_is_in_the_readme_table_and_no_sec
   s.billing_url = bill.bill_url();
   s.crm_password = password;
   s.billing_token = token;
-  s.log_level = "debug";
+  s.log_level = obs::log_level::debug;
   service_fixture fx(s);
   auto d = fx.start();
   ASSERT_TRUE(d.wait_for_event("ack.batch_done", 30s)) << d.describe();

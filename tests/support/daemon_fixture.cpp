@@ -11,6 +11,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "config/writer.hpp"
 #include "http/client.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "observability/event_log.hpp"
@@ -116,14 +117,6 @@ std::string read_or_empty(const std::filesystem::path& path) {
     return {};
   }
 }
-
-std::string yaml_list(const std::vector<std::string>& items) {
-  std::string out = "[";
-  for (std::size_t i = 0; i < items.size(); ++i) out += (i ? ", " : "") + items[i];
-  return out + "]";
-}
-
-std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 std::unique_ptr<ledger::sqlite_ledger> open_read_only(const std::filesystem::path& path) {
   ledger::sqlite_ledger_options o;
@@ -250,6 +243,38 @@ std::string once_result::describe() const {
          "\n--- stderr\n" + tail(stderr_text, describe_tail_bytes);
 }
 
+// ---- the daemon's configuration ---------------------------------------------------------------
+
+config config_for(const daemon_settings& s, const std::filesystem::path& ledger) {
+  config c;
+  c.crm.base_url = s.crm_base_url;
+  c.crm.username = "operator";
+  c.crm.organisation = "demo-org";
+  c.crm.timeout = s.crm_timeout;
+  c.crm.connect_timeout = std::chrono::seconds(5);
+  c.poll.interval = s.poll_interval;
+  c.poll.charge_status = s.charge_status;
+  c.poll.page_size = s.page_size;
+  c.billing.url = s.billing_url;
+  c.billing.concurrency = s.billing_concurrency;
+  c.billing.timeout = s.billing_timeout;
+  c.billing.connect_timeout = std::chrono::seconds(5);
+  c.billing.bill_statuses = s.bill_statuses;
+  c.billing.backoff_initial = s.billing_backoff_initial;
+  c.billing.backoff_max = s.billing_backoff_max;
+  c.ack.batch_size = s.ack_batch_size;
+  c.ack.linger = s.ack_linger;
+  c.ack.max_attempts = s.ack_max_attempts;
+  c.ack.backoff_initial = s.ack_backoff_initial;
+  c.ack.backoff_max = s.ack_backoff_max;
+  c.ledger.path = ledger.string();
+  c.log.level = s.log_level;
+  c.log.format = obs::log_format::json;
+  c.metrics.listen = "127.0.0.1:0";
+  c.shutdown.deadline = s.shutdown_deadline;
+  return c;
+}
+
 // ---- daemon_fixture ---------------------------------------------------------------------------
 
 std::filesystem::path daemon_fixture::program() {
@@ -281,42 +306,7 @@ daemon_fixture::daemon_fixture(daemon_settings settings) : dir_("chargerecond"),
 }
 
 void daemon_fixture::write_config() const {
-  const auto& s = settings_;
-  std::ostringstream y;
-  y << "crm:\n"
-    << "  base_url: " << s.crm_base_url << "\n"
-    << "  username: operator\n"
-    << "  organisation: demo-org\n"
-    << "  timeout: " << ms(s.crm_timeout) << "\n"
-    << "  connect_timeout: 5s\n"
-    << "poll:\n"
-    << "  interval: " << ms(s.poll_interval) << "\n"
-    << "  charge_status: " << yaml_list(s.charge_status) << "\n"
-    << "  page_size: " << s.page_size << "\n"
-    << "billing:\n"
-    << "  url: " << s.billing_url << "\n"
-    << "  concurrency: " << s.billing_concurrency << "\n"
-    << "  timeout: " << ms(s.billing_timeout) << "\n"
-    << "  connect_timeout: 5s\n"
-    << "  bill_statuses: " << yaml_list(s.bill_statuses) << "\n"
-    << "  backoff_initial: " << ms(s.billing_backoff_initial) << "\n"
-    << "  backoff_max: " << ms(s.billing_backoff_max) << "\n"
-    << "ack:\n"
-    << "  batch_size: " << s.ack_batch_size << "\n"
-    << "  linger: " << ms(s.ack_linger) << "\n"
-    << "  max_attempts: " << s.ack_max_attempts << "\n"
-    << "  backoff_initial: " << ms(s.ack_backoff_initial) << "\n"
-    << "  backoff_max: " << ms(s.ack_backoff_max) << "\n"
-    << "ledger:\n"
-    << "  path: " << ledger_path().string() << "\n"
-    << "log:\n"
-    << "  level: " << s.log_level << "\n"
-    << "  format: json\n"
-    << "metrics:\n"
-    << "  listen: 127.0.0.1:0\n"
-    << "shutdown:\n"
-    << "  deadline: " << ms(s.shutdown_deadline) << "\n";
-  write_file(config_path(), y.str(), 0600);
+  write_file(config_path(), to_yaml(config_for(settings_, ledger_path())), 0600);
 }
 
 daemon_process daemon_fixture::start(bool once) {
@@ -355,7 +345,8 @@ audit_result daemon_fixture::audit(const std::string& crm_origin, const std::str
   std::vector<std::string> args{"--crm-url",    crm_origin, "--billing-url",
                                 billing_origin, "--ledger", ledger_path().string()};
   std::string statuses;
-  for (const auto& s : settings_.bill_statuses) statuses += (statuses.empty() ? "" : ",") + s;
+  for (const auto status : settings_.bill_statuses)
+    statuses += (statuses.empty() ? "" : ",") + std::string(to_string(status));
   args.insert(args.end(), {"--bill-statuses", statuses});
   if (expect_drained) args.emplace_back("--expect-drained");
   const auto n = ++runs_;

@@ -20,6 +20,7 @@
 #include <string_view>
 #include <vector>
 
+#include "config/config.hpp"
 #include "ledger/ledger.hpp"
 #include "support/process.hpp"
 
@@ -124,13 +125,13 @@ class daemon_process {
 struct daemon_settings {
   std::string crm_base_url;  // crm_sim::base_url()
   std::string billing_url;   // billing_fake::bill_url()
-  std::vector<std::string> charge_status{"PROCESSED"};
+  std::vector<charge_list_filter> charge_status{charge_list_filter::processed};
   unsigned page_size = 50;
   std::chrono::milliseconds poll_interval{std::chrono::seconds(1)};
   std::chrono::milliseconds crm_timeout{std::chrono::seconds(10)};
   unsigned billing_concurrency = 8;
   std::chrono::milliseconds billing_timeout{std::chrono::seconds(10)};
-  std::vector<std::string> bill_statuses{"APPROVED"};
+  std::vector<crm_charge_status> bill_statuses{crm_charge_status::approved};
   std::chrono::milliseconds billing_backoff_initial{50};
   std::chrono::milliseconds billing_backoff_max{std::chrono::seconds(1)};
   unsigned ack_batch_size = 50;
@@ -138,9 +139,14 @@ struct daemon_settings {
   unsigned ack_max_attempts = 10;
   std::chrono::milliseconds ack_backoff_initial{100};  // the allowed minimum
   std::chrono::milliseconds ack_backoff_max{std::chrono::seconds(1)};
-  std::string log_level = "info";
+  obs::log_level log_level = obs::log_level::info;
   std::chrono::milliseconds shutdown_deadline{std::chrono::seconds(10)};
 };
+
+// The configuration `s` stands for, with its ledger at `ledger`: JSON logs (which daemon_process
+// reads) and the metrics endpoint on a free loopback port. What daemon_fixture writes, and what
+// service_fixture starts from.
+config config_for(const daemon_settings& s, const std::filesystem::path& ledger);
 
 // How a --once run ended.
 struct once_result {

@@ -12,18 +12,16 @@
 #include <charconv>
 #include <cmath>
 #include <cstring>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
+#include "config/writer.hpp"
 #include "http/client.hpp"
 #include "ledger/sqlite_ledger.hpp"
 #include "observability/event_log.hpp"
 
 namespace chargerecon::test {
 namespace {
-
-std::string ms(std::chrono::milliseconds d) { return std::to_string(d.count()) + "ms"; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
@@ -112,42 +110,18 @@ service_fixture::service_fixture(service_settings settings) : dir_("chargerecon-
 }
 
 std::string service_fixture::config_text(const service_settings& s) const {
-  std::ostringstream y;
-  y << "crm:\n"
-    << "  base_url: " << s.crm_base_url << "\n"
-    << "  username: operator\n"
-    << "  organisation: demo-org\n"
-    << "  timeout: " << ms(s.crm_timeout) << "\n"
-    << "  connect_timeout: 5s\n"
-    << "poll:\n"
-    << "  interval: " << ms(s.poll_interval) << "\n"
-    << "  charge_status: [PROCESSED]\n"
-    << "  page_size: " << s.page_size << "\n"
-    << "billing:\n"
-    << "  url: " << s.billing_url << "\n"
-    << "  concurrency: 8\n"
-    << "  timeout: 10s\n"
-    << "  connect_timeout: 5s\n"
-    << "  backoff_initial: 50ms\n"
-    << "  backoff_max: 1s\n";
-  if (s.billing_token) y << "  token_file: " << token_path().string() << "\n";
-  y << "ack:\n"
-    << "  batch_size: 50\n"
-    << "  linger: 20ms\n"
-    << "  max_attempts: " << s.ack_max_attempts << "\n"
-    << "  backoff_initial: 100ms\n"
-    << "  backoff_max: 1s\n"
-    << "ledger:\n"
-    << "  path: " << ledger_path().string() << "\n"
-    << "log:\n"
-    << "  level: " << s.log_level << "\n"
-    << "  format: json\n"
-    << "metrics:\n"
-    << "  listen: 127.0.0.1:0\n"
-    << "shutdown:\n"
-    << "  deadline: " << ms(s.shutdown_deadline) << "\n"
-    << s.extra_yaml;
-  return y.str();
+  daemon_settings d;
+  d.crm_base_url = s.crm_base_url;
+  d.billing_url = s.billing_url;
+  d.poll_interval = s.poll_interval;
+  d.crm_timeout = s.crm_timeout;
+  d.page_size = s.page_size;
+  d.ack_max_attempts = s.ack_max_attempts;
+  d.log_level = s.log_level;
+  d.shutdown_deadline = s.shutdown_deadline;
+  config c = config_for(d, ledger_path());
+  if (s.billing_token) c.billing.token_file = token_path().string();
+  return to_yaml(c) + s.extra_yaml;
 }
 
 void service_fixture::write_config(const service_settings& s) const {

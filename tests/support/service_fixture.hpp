@@ -64,9 +64,11 @@ struct service_settings {
   std::chrono::milliseconds crm_timeout{std::chrono::seconds(10)};
   unsigned page_size = 50;
   unsigned ack_max_attempts = 10;
-  std::string log_level = "info";
+  obs::log_level log_level = obs::log_level::info;
   std::chrono::milliseconds shutdown_deadline{std::chrono::seconds(5)};
-  std::string extra_yaml;  // appended verbatim (top-level keys): for invalid files
+  // Appended verbatim (top-level keys) to the written configuration: for what no config can
+  // hold, such as an unknown section in an invalid file.
+  std::string extra_yaml;
 };
 
 class service_fixture {

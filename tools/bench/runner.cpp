@@ -17,6 +17,8 @@
 #include <thread>
 
 #include "bench/process.hpp"
+#include "config/config.hpp"
+#include "config/writer.hpp"
 #include "sim-audit/fetch.hpp"
 #include "sim-audit/states.hpp"
 
@@ -153,33 +155,20 @@ result<std::pair<std::uint64_t, std::uint64_t>> read_counters(const simulators& 
 }
 
 std::string engine_config_text(const simulators& sims, const fs::path& ledger, std::size_t concurrency) {
-  return "crm:\n"
-         "  base_url: " +
-         sims.crm_url +
-         "/crmapi/rest/v2/\n"
-         "  username: operator\n"
-         "  organisation: demo-org\n"
-         "poll:\n"
-         "  interval: 1s\n"
-         "  page_size: 50\n"
-         "billing:\n"
-         "  url: " +
-         sims.billing_url +
-         "/bill\n"
-         "  concurrency: " +
-         std::to_string(concurrency) +
-         "\n"
-         "ack:\n"
-         "  batch_size: 50\n"
-         "ledger:\n"
-         "  path: " +
-         ledger.string() +
-         "\n"
-         "log:\n"
-         "  level: info\n"
-         "  format: json\n"
-         "metrics:\n"
-         "  listen: \"\"\n";
+  config c;
+  c.crm.base_url = sims.crm_url + "/crmapi/rest/v2/";
+  c.crm.username = "operator";
+  c.crm.organisation = "demo-org";
+  c.poll.interval = std::chrono::seconds(1);
+  c.poll.page_size = 50;
+  c.billing.url = sims.billing_url + "/bill";
+  c.billing.concurrency = static_cast<unsigned>(concurrency);  // --concurrency is at most 256
+  c.ack.batch_size = 50;
+  c.ledger.path = ledger.string();
+  c.log.level = obs::log_level::info;
+  c.log.format = obs::log_format::json;
+  c.metrics.listen.clear();
+  return to_yaml(c);
 }
 
 // The median of a few 4 KiB write + fdatasync rounds in `dir`, in ms.

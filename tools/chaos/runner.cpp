@@ -9,6 +9,8 @@
 
 #include "bench/process.hpp"
 #include "chaos/schedule.hpp"
+#include "config/config.hpp"
+#include "config/writer.hpp"
 #include "sim-audit/fetch.hpp"
 #include "sim-audit/states.hpp"
 
@@ -65,47 +67,31 @@ result<binaries> find_binaries(const chaos_options& o) {
 }
 
 std::string config_text(const std::string& crm_url, const std::string& billing_url, const fs::path& ledger) {
-  return "crm:\n"
-         "  base_url: " +
-         crm_url +
-         "/crmapi/rest/v2/\n"
-         "  username: operator\n"
-         "  organisation: demo-org\n"
-         "  timeout: 5s\n"
-         "  connect_timeout: 2s\n"
-         "poll:\n"
-         "  interval: 1s\n"
-         "  page_size: " +
-         std::to_string(page_size) +
-         "\n"
-         "billing:\n"
-         "  url: " +
-         billing_url +
-         "/bill\n"
-         "  concurrency: 8\n"
-         "  timeout: 5s\n"
-         "  connect_timeout: 2s\n"
-         "  backoff_initial: 50ms\n"
-         "  backoff_max: 1s\n"
-         "ack:\n"
-         "  batch_size: " +
-         std::to_string(ack_batch) +
-         "\n"
-         "  linger: 50ms\n"
-         "  max_attempts: 10\n"
-         "  backoff_initial: 100ms\n"
-         "  backoff_max: 1s\n"
-         "ledger:\n"
-         "  path: " +
-         ledger.string() +
-         "\n"
-         "log:\n"
-         "  level: info\n"
-         "  format: json\n"
-         "metrics:\n"
-         "  listen: \"\"\n"
-         "shutdown:\n"
-         "  deadline: 2s\n";
+  config c;
+  c.crm.base_url = crm_url + "/crmapi/rest/v2/";
+  c.crm.username = "operator";
+  c.crm.organisation = "demo-org";
+  c.crm.timeout = 5s;
+  c.crm.connect_timeout = 2s;
+  c.poll.interval = 1s;
+  c.poll.page_size = page_size;
+  c.billing.url = billing_url + "/bill";
+  c.billing.concurrency = 8;
+  c.billing.timeout = 5s;
+  c.billing.connect_timeout = 2s;
+  c.billing.backoff_initial = 50ms;
+  c.billing.backoff_max = 1s;
+  c.ack.batch_size = ack_batch;
+  c.ack.linger = 50ms;
+  c.ack.max_attempts = 10;
+  c.ack.backoff_initial = 100ms;
+  c.ack.backoff_max = 1s;
+  c.ledger.path = ledger.string();
+  c.log.level = obs::log_level::info;
+  c.log.format = obs::log_format::json;
+  c.metrics.listen.clear();
+  c.shutdown.deadline = 2s;
+  return to_yaml(c);
 }
 
 void append_line(const fs::path& log, const std::string& text) {
