@@ -109,6 +109,23 @@ bool any_contains(const std::vector<std::string>& lines, std::string_view text) 
   return false;
 }
 
+// What has reached the peers so far.
+struct peer_traffic {
+  std::uint64_t billing_posts = 0;
+  std::uint64_t acknowledge_calls = 0;
+};
+
+peer_traffic traffic_of(const sim_state& crm, const billing_state& billing) {
+  return {billing.posts_total, crm.calls_to("charges/acknowledge")};
+}
+
+// While the ledger is faulty nothing may leave for either peer: no billing post and no
+// acknowledgement between `before` and `after`.
+void expect_no_post_and_no_ack(const peer_traffic& before, const peer_traffic& after) {
+  EXPECT_EQ(after.billing_posts, before.billing_posts) << "billing posts while the ledger is faulty";
+  EXPECT_EQ(after.acknowledge_calls, before.acknowledge_calls) << "acknowledgements while the ledger is faulty";
+}
+
 daemon_settings with_deadline(daemon_settings s, std::chrono::milliseconds shutdown_deadline) {
   s.shutdown_deadline = shutdown_deadline;
   return s;
@@ -195,9 +212,7 @@ void expect_stalled_and_loud(fault_run& run, daemon_process& p, std::uint16_t me
   const auto failures_during = p.events("ledger.write_failed").size() - failures_before;
   EXPECT_GT(failures_during, 0u) << "no retry while the fault held";
   EXPECT_LT(failures_during, 60u) << "ledger writes retried without a pause";
-  EXPECT_EQ(billing_after.posts_total, billing_before.posts_total) << "billing posts while the ledger cannot write";
-  EXPECT_EQ(crm_after.calls_to("charges/acknowledge"), crm_before.calls_to("charges/acknowledge"))
-      << "acknowledgements while the ledger cannot write";
+  expect_no_post_and_no_ack(traffic_of(crm_before, billing_before), traffic_of(crm_after, billing_after));
   EXPECT_EQ(listed(order_problems(crm_after, billing_after, run.daemon.ledger_charges())), listed({}));
   EXPECT_TRUE(p.running()) << run.describe(p);
 }
@@ -364,8 +379,7 @@ TEST(storage_faults, damage_found_by_the_check_after_ready_stops_the_daemon_befo
   daemon_fixture d(settings_for(crm, billing));
   const auto first = d.run_once(120s);
   ASSERT_EQ(first.exit_status, 0) << first.describe();
-  const auto posts_before = billing.state().posts_total;
-  const auto acks_before = crm.state().calls_to("charges/acknowledge");
+  const auto before = traffic_of(crm.state(), billing.state());
 
   ASSERT_EQ(crm.post_charges(R"([{"number":"AFTER-1","billing_system_customer_identifier":"C0001",)"
                              R"("amount":12.5,"currency":"EUR","charge_status":"APPROVED"},)"
@@ -393,10 +407,10 @@ TEST(storage_faults, damage_found_by_the_check_after_ready_stops_the_daemon_befo
   // The after-READY path, not the open's: it had logged in.
   EXPECT_TRUE(std::ranges::any_of(damaged.log, [](const log_event& e) { return e.event == "crm.login"; }))
       << damaged.describe();
-  EXPECT_EQ(billing.state().posts_total, posts_before);
-  EXPECT_EQ(crm.state().calls_to("charges/acknowledge"), acks_before);
-  EXPECT_FALSE(crm.state().find("AFTER-1")->acknowledged);
-  EXPECT_FALSE(crm.state().find("AFTER-2")->acknowledged);
+  const auto crm_after = crm.state();
+  expect_no_post_and_no_ack(before, traffic_of(crm_after, billing.state()));
+  EXPECT_FALSE(crm_after.find("AFTER-1")->acknowledged);
+  EXPECT_FALSE(crm_after.find("AFTER-2")->acknowledged);
   EXPECT_EQ(listed(undocumented_events(damaged.log, readme_log_events())), listed({}));
 }
 
