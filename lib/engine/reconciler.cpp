@@ -349,7 +349,22 @@ struct reconciler::impl {
     observed.reserve(page.charges.size());
     for (const auto& c : page.charges)
       observed.push_back({c.number, c.customer, std::string(crm::to_wire(c.status)), c.amount, c.currency, c.raw_json});
-    auto results = co_await writes->run([&] { return store.record_page(observed, now_ts()); });
+    const auto to_billing = straight_to_billing_budget();
+    straight_to_billing_reserved += to_billing;
+    if (to_billing > 0)
+      for (const auto& o : observed) ++numbers_recording[o.number];
+    auto results = co_await writes->run([&] { return store.record_page(observed, now_ts(), to_billing); });
+    straight_to_billing_reserved -= to_billing;
+    // Queued first, then released: no moment where a query could take one of them for a charge
+    // nobody posts.
+    if (results)
+      for (const auto& r : *results)
+        if (r.what == ledger::observation::inserted && r.state == ledger::charge_state::billing)
+          queue_recorded_for_billing(observed, r.number);
+    if (to_billing > 0)
+      for (const auto& o : observed)
+        if (auto it = numbers_recording.find(o.number); it != numbers_recording.end() && --it->second == 0)
+          numbers_recording.erase(it);
     if (!results) {
       ledger_failed("record_page", results.error());
       co_return false;
@@ -420,6 +435,44 @@ struct reconciler::impl {
   std::deque<ledger::charge_record> to_post;
   std::unordered_set<std::string> queued;
 
+  // How many charges the biller keeps marked ahead: four rounds of posts per transaction. Every
+  // mark waits for its commit (an fsync), and with one round (50) per commit a 4 ms fsync
+  // capped billing near 4,500 charges/s at 0 ms.
+  std::size_t post_chunk() const { return std::max<std::size_t>(4 * cfg.billing_concurrency, 200); }
+
+  // While the queue is short of a chunk, the poller records new billable charges straight into
+  // `billing` and queues them itself (ledger::record_page): it spares a query to find them and
+  // a second write of each row. Pages being recorded hold their share until they commit.
+  std::size_t straight_to_billing_reserved = 0;
+  // The numbers of the pages being recorded with an allowance, until their results are queued:
+  // a ready_to_bill query that runs between the page's commit and the poller's look at its
+  // results finds the new ones `billing`, in flight, and in no set of ours; the biller must
+  // not take them for an earlier run's posts and post them a second time.
+  std::unordered_map<std::string, int> numbers_recording;
+  std::size_t straight_to_billing_budget() const {
+    if (stopping || fatal) return 0;
+    const std::size_t have = to_post.size() + straight_to_billing_reserved;
+    return have >= post_chunk() ? 0 : post_chunk() - have;
+  }
+
+  // A charge the page just recorded as `billing` (committed): posted like one the biller marked.
+  void queue_recorded_for_billing(std::vector<ledger::observed_charge>& observed, const std::string& number) {
+    const auto it = std::find_if(observed.begin(), observed.end(),
+                                 [&](const ledger::observed_charge& o) { return o.number == number; });
+    if (it == observed.end() || queued.contains(number) || marked_this_run.contains(number)) return;
+    ledger::charge_record rec;
+    rec.number = number;
+    rec.customer = it->customer;
+    rec.status = it->status;
+    rec.amount = it->amount;
+    rec.currency = it->currency;
+    rec.raw_json = std::move(it->raw_json);
+    rec.state = ledger::charge_state::billing;
+    queued.insert(rec.number);
+    marked_this_run.insert(rec.number);
+    to_post.push_back(std::move(rec));
+  }
+
   asio::awaitable<void> start_posts(const asio::any_io_executor& ex, std::size_t free_slots) {
     if (to_post.size() < free_slots) co_await refill_post_queue();
     launch_posts(ex, free_slots);
@@ -450,9 +503,7 @@ struct reconciler::impl {
     // Every recorded page wakes the biller; while the ledger fails its writes, marking again at
     // each wake-up would only fail (and log) many times a second. Once per retry_scan_interval.
     if (std::chrono::steady_clock::now() - last_ledger_failure < cfg.retry_scan_interval) co_return;
-    // Four rounds of posts per transaction: every mark waits for its commit (an fsync), and
-    // with one round (50) per commit a 4 ms fsync capped billing near 4,500 charges/s at 0 ms.
-    const std::size_t chunk = std::max<std::size_t>(4 * cfg.billing_concurrency, 200);
+    const std::size_t chunk = post_chunk();
     const std::size_t skip = marked_this_run.size();
     auto ready = co_await worker.run([&] { return store.ready_to_bill(now_ts(), chunk + skip, true); });
     if (!ready) {
@@ -463,7 +514,7 @@ struct reconciler::impl {
     std::vector<std::string> to_mark;
     for (auto& rec : *ready) {
       if (batch.size() >= chunk) break;
-      if (marked_this_run.contains(rec.number)) continue;
+      if (marked_this_run.contains(rec.number) || numbers_recording.contains(rec.number)) continue;
       to_mark.push_back(rec.number);
       batch.push_back(std::move(rec));
     }

@@ -7,7 +7,9 @@
 //                 pages ahead at most); wakes the biller and the acknowledger.
 //   biller        takes charges the ledger says are ready to bill, commits them as `billing`,
 //                 then posts them (at most billing.concurrency at once; same Idempotency-Key on
-//                 every retry and after a restart) and commits each answer.
+//                 every retry and after a restart) and commits each answer. While its queue is
+//                 short, the poller records new billable charges straight as `billing` (one
+//                 write instead of two) and queues them for it.
 //   acknowledger  takes charges the ledger says await acknowledgement, in batches of at most
 //                 ack.batch_size after a short linger, sends them with their billing reference
 //                 (up to ack_calls_at_once calls out together, a charge in one of them at most),

@@ -165,7 +165,14 @@ class ledger {
   // One charges/list page in one transaction. A new charge enters the state next_state_for_new
   // gives (seen, ack_pending or pending); a known one is compared with what was first recorded.
   // Results come in page order; a number twice in a page is recorded once.
-  virtual result<std::vector<observed_result>> record_page(std::span<const observed_charge> page, timestamp now) = 0;
+  result<std::vector<observed_result>> record_page(std::span<const observed_charge> page, timestamp now) {
+    return record_page(page, now, 0);
+  }
+  // The same, except that the first `straight_to_billing` new charges that would enter `seen`
+  // enter `billing` instead, as if mark_billing ran in the same transaction: for an engine that
+  // posts them next, it spares a second write of each row and a read to find them again.
+  virtual result<std::vector<observed_result>> record_page(std::span<const observed_charge> page, timestamp now,
+                                                           std::size_t straight_to_billing) = 0;
 
   // seen -> billing, committed before the billing posts. All or nothing.
   virtual result<void> mark_billing(std::span<const std::string> numbers, timestamp now) = 0;

@@ -716,7 +716,7 @@ struct sqlite_ledger::impl {
 
   bill_policy bills() const { return bill_policy{options.policy.bill_statuses}; }
 
-  observed_result observe(const observed_charge& oc, timestamp now);
+  observed_result observe(const observed_charge& oc, timestamp now, std::size_t& straight_to_billing);
 };
 
 // --- opening -------------------------------------------------------------------------------
@@ -852,12 +852,19 @@ sqlite_ledger::~sqlite_ledger() = default;
 
 // --- the engine's transitions --------------------------------------------------------------
 
-observed_result sqlite_ledger::impl::observe(const observed_charge& oc, timestamp now) {
+observed_result sqlite_ledger::impl::observe(const observed_charge& oc, timestamp now,
+                                             std::size_t& straight_to_billing) {
   auto existing = find(oc.number);
   if (!existing) {
-    const auto state = next_state_for_new(oc.status, bills());
+    auto state = next_state_for_new(oc.status, bills());
+    std::string_view reason;
+    if (state == charge_state::seen && straight_to_billing > 0) {
+      --straight_to_billing;
+      state = charge_state::billing;
+      reason = "posting to billing";
+    }
     insert(oc, state, now);
-    add_event(now, oc.number, engine_actor, "recorded", std::nullopt, state, {},
+    add_event(now, oc.number, engine_actor, "recorded", std::nullopt, state, reason,
               values_of(oc.customer, oc.status, oc.amount, oc.currency));
     return {oc.number, observation::inserted, state};
   }
@@ -915,11 +922,13 @@ observed_result sqlite_ledger::impl::observe(const observed_charge& oc, timestam
   return {oc.number, observation::changed, c.state};
 }
 
-result<std::vector<observed_result>> sqlite_ledger::record_page(std::span<const observed_charge> page, timestamp now) {
+result<std::vector<observed_result>> sqlite_ledger::record_page(std::span<const observed_charge> page, timestamp now,
+                                                                std::size_t straight_to_billing) {
   return impl_->write("record_page", [&] {
     std::vector<observed_result> out;
     out.reserve(page.size());
-    for (const auto& oc : page) out.push_back(impl_->observe(oc, now));
+    auto to_billing = straight_to_billing;
+    for (const auto& oc : page) out.push_back(impl_->observe(oc, now, to_billing));
     return out;
   });
 }

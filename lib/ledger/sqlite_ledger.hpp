@@ -59,7 +59,9 @@ class sqlite_ledger final : public ledger {
   sqlite_ledger(const sqlite_ledger&) = delete;
   sqlite_ledger& operator=(const sqlite_ledger&) = delete;
 
-  result<std::vector<observed_result>> record_page(std::span<const observed_charge> page, timestamp now) override;
+  using ledger::record_page;
+  result<std::vector<observed_result>> record_page(std::span<const observed_charge> page, timestamp now,
+                                                   std::size_t straight_to_billing) override;
   result<void> mark_billing(std::span<const std::string> numbers, timestamp now) override;
   result<void> record_bill_failure(std::string_view number, std::string_view error_text, timestamp next_try,
                                    timestamp now) override;

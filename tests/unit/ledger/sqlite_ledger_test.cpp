@@ -1158,6 +1158,37 @@ TEST_F(sqlite_ledger_test, the_counts_table_follows_every_kind_of_change_and_a_f
   EXPECT_EQ((*counts)[held], 0);
 }
 
+TEST_F(sqlite_ledger_test, a_page_may_record_its_first_new_billable_charges_straight_into_billing) {
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  raw_db raw(path);
+  record(*l, {charge("K1")});  // known already: not new, not counted against the allowance
+  const std::vector<observed_charge> page{charge("K1"), charge("D1", "DECLINED"), charge("I1"),
+                                          charge("P1", "PENDING"), charge("I2"), charge("I3")};
+  auto results = l->record_page(page, t0, 2);
+  ASSERT_TRUE(results) << results.error().to_string();
+  std::vector<charge_state> states;
+  for (const auto& r : *results) states.push_back(r.state);
+  EXPECT_EQ(states, (std::vector<charge_state>{seen, ack_pending, billing, pending, billing, seen}));
+  EXPECT_EQ(state_of(*l, "I2"), billing);
+  EXPECT_EQ(state_of(*l, "I3"), seen);
+  // One audit row for the whole step, as for any new charge.
+  const auto ev = l->events("I1");
+  ASSERT_TRUE(ev);
+  ASSERT_EQ(ev->size(), 1u);
+  EXPECT_EQ((*ev)[0].kind, "recorded");
+  EXPECT_EQ((*ev)[0].to, billing);
+  EXPECT_EQ((*ev)[0].reason, "posting to billing");
+  // Like charges marked billing: posted again by a restart (in flight, no retry time) and billed
+  // from there.
+  EXPECT_EQ(numbers(*l->ready_to_bill(t0, 10, true)), (std::vector<std::string>{"K1", "I1", "I2", "I3"}));
+  EXPECT_EQ(numbers(*l->ready_to_bill(t0, 10, false)), (std::vector<std::string>{"K1", "I3"}));
+  ASSERT_TRUE(l->mark_billed("I1", "B-1", t0));
+  auto [kept, counted] = counts_kept_and_counted(raw);
+  EXPECT_EQ(kept, counted);
+  EXPECT_EQ(kept, "ack_pending/0=1 billed/1=1 billing/0=1 pending/0=1 seen/0=2");
+}
+
 TEST_F(sqlite_ledger_test, a_version_three_ledger_loses_its_count_triggers_and_counts_each_change_once) {
   write_older_ledger(restore_count_triggers + "PRAGMA user_version = 3");
   auto l = open_ok();
