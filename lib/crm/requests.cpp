@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/encode.hpp>
@@ -164,19 +165,22 @@ result<http::request> build_acknowledge(std::string_view token, std::span<const 
   if (items.size() > max_ack_items)
     return over_limit(method::acknowledge,
                       std::to_string(items.size()) + " items over the limit of " + std::to_string(max_ack_items));
-  boost::json::array set;
+  // Fifty items of three fields each: built in one arena rather than a few hundred allocations.
+  boost::json::monotonic_resource arena;
+  boost::json::array set(&arena);
+  set.reserve(items.size());
   for (const auto& item : items) {
     if (item.number.empty()) return invalid(method::acknowledge, "an item has an empty number");
     if (item.customer.empty())
       return invalid(method::acknowledge,
                      "item " + quote_peer_text(item.number, 60) + " has an empty billing_system_customer_identifier");
-    boost::json::object o;
+    boost::json::object o(&arena);
     o["number"] = item.number;
     o["billing_system_customer_identifier"] = item.customer;
     put_optional(o, "reference_number", item.reference_number);
     set.push_back(std::move(o));
   }
-  boost::json::object body;
+  boost::json::object body(&arena);
   body["token"] = token;
   body["acknowledged_charges_set"] = std::move(set);
   return post_json(method::acknowledge, body);
