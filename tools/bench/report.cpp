@@ -1,5 +1,7 @@
 #include "bench/report.hpp"
 
+#include <algorithm>
+
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <cstdio>
@@ -54,6 +56,12 @@ boost::json::object measurement_json(const measurement& m) {
           {"billing_posts_per_charge", d.posts_per_charge}};
 }
 
+boost::json::array runs_json(const std::vector<measurement>& runs) {
+  boost::json::array out;
+  for (const auto& m : runs) out.push_back(measurement_json(m));
+  return out;
+}
+
 }  // namespace
 
 std::optional<double> ratio_to_bound(const latency_result& r) {
@@ -62,6 +70,16 @@ std::optional<double> ratio_to_bound(const latency_result& r) {
 
 std::optional<double> ratio_to_baseline(const latency_result& r) {
   return ratio(derive(r.engine).charges_per_second, derive(r.baseline).charges_per_second);
+}
+
+std::size_t median_run(const std::vector<measurement>& runs) {
+  if (runs.empty()) return 0;
+  std::vector<std::size_t> order(runs.size());
+  for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    return derive(runs[a]).charges_per_second < derive(runs[b]).charges_per_second;
+  });
+  return order[(order.size() - 1) / 2];
 }
 
 std::string format_table(const bench_report& report) {
@@ -92,6 +110,18 @@ std::string format_table(const bench_report& report) {
     };
     row("engine", r.engine, true);
     row("baseline", r.baseline, false);
+    if (r.engine_runs.size() > 1) {
+      std::string rates;
+      for (const auto& m : r.engine_runs) {
+        if (!rates.empty()) rates += " / ";
+        rates += fixed(derive(m).charges_per_second, 0);
+        if (!m.audit_ok && &m != &r.engine)
+          notes.push_back("engine at " + latency + ": a run's sim-audit did NOT pass (exit status " +
+                          std::to_string(m.exit_status) + " of the run)");
+      }
+      notes.push_back("engine at " + latency + ": " + std::to_string(r.engine_runs.size()) + " runs, " + rates +
+                      " charges/s; the row is the median run");
+    }
     notes.push_back("start to READY at " + latency + ": " + optional_fixed(r.engine.ready_ms, 1, "not reached") +
                     " ms, chargerecond started again on the " + std::to_string(r.engine.charges) +
                     "-charge ledger its run left");
@@ -137,6 +167,7 @@ std::string format_json(const bench_report& report) {
                                             {"acknowledged", r.engine_workload.acknowledged}}},
                                           {"bound", std::move(bound)},
                                           {"engine", measurement_json(r.engine)},
+                                          {"engine_runs", runs_json(r.engine_runs)},
                                           {"baseline", std::move(baseline)},
                                           {"ratio_to_bound", json_number(ratio_to_bound(r))},
                                           {"ratio_to_baseline", json_number(ratio_to_baseline(r))}});

@@ -25,6 +25,9 @@ struct bench_options {
   std::uint64_t seed = 1;
   std::string reject_customers = "C0007";  // "" for none
   std::uint64_t timeout_s = 3600;          // per reconciler run: SIGKILL past it
+  // chargerecond runs per latency, each on fresh simulators and a fresh ledger: the row shows
+  // the median run, the notes every run (a shared machine's speed varies from run to run).
+  std::uint64_t repeat = 1;
   bool keep = false;                       // keep the scratch directory
   bool help = false;
 };

@@ -77,6 +77,40 @@ TEST(report, table_says_when_the_baseline_is_extrapolated_and_when_an_audit_fail
   EXPECT_NE(table.find("limited by billing"), std::string::npos) << table;
 }
 
+// Three runs of the same workload at 2, 1 and 3 seconds.
+latency_result three_runs() {
+  auto r = twenty_ms();
+  for (const double wall : {2.0, 1.0, 3.0}) {
+    auto m = r.engine;
+    m.wall_s = wall;
+    r.engine_runs.push_back(m);
+  }
+  r.engine = r.engine_runs[median_run(r.engine_runs)];
+  return r;
+}
+
+TEST(report, the_median_run_is_the_middle_rate_and_of_two_the_slower) {
+  const auto r = three_runs();
+  EXPECT_EQ(median_run(r.engine_runs), 0u);  // 5,000 charges/s, between 3,333 and 10,000
+  EXPECT_EQ(median_run({r.engine_runs[1], r.engine_runs[2]}), 1u);  // the slower of 10,000 and 3,333
+  EXPECT_EQ(median_run({r.engine_runs[1]}), 0u);
+  EXPECT_EQ(median_run({}), 0u);
+}
+
+TEST(report, repeated_runs_show_in_the_notes_and_in_the_json) {
+  bench_report rep;
+  rep.results.push_back(three_runs());
+  const auto table = format_table(rep);
+  EXPECT_NE(table.find("engine at 20 ms: 3 runs, 5000 / 10000 / 3333 charges/s; the row is the median run"),
+            std::string::npos)
+      << table;
+  const auto doc = boost::json::parse(format_json(rep)).as_object();
+  const auto& first = doc.at("results").as_array()[0].as_object();
+  ASSERT_EQ(first.at("engine_runs").as_array().size(), 3u);
+  EXPECT_DOUBLE_EQ(first.at("engine_runs").as_array()[1].at("wall_s").as_double(), 1.0);
+  EXPECT_DOUBLE_EQ(first.at("engine").at("charges_per_s").as_double(), 5000);
+}
+
 TEST(parse_options, defaults_are_the_issue_s_benchmark) {
   auto o = parse_options({});
   ASSERT_TRUE(o);
@@ -84,11 +118,12 @@ TEST(parse_options, defaults_are_the_issue_s_benchmark) {
   EXPECT_EQ(o->latencies_ms, (std::vector<double>{0, 5, 20}));
   EXPECT_EQ(o->concurrency, 32u);
   EXPECT_FALSE(o->baseline_charges);
+  EXPECT_EQ(o->repeat, 1u);
 }
 
 TEST(parse_options, takes_every_flag) {
   auto o = parse_options({"--charges", "2000", "--latency", "5", "--concurrency", "16", "--baseline-charges", "300",
-                          "--out", "r.json", "--seed", "3", "--reject-customers", "", "--keep"});
+                          "--out", "r.json", "--seed", "3", "--reject-customers", "", "--keep", "--repeat", "5"});
   ASSERT_TRUE(o) << o.error().diagnostic;
   EXPECT_EQ(o->charges, 2000u);
   EXPECT_EQ(o->latencies_ms, (std::vector<double>{5}));
@@ -98,6 +133,7 @@ TEST(parse_options, takes_every_flag) {
   EXPECT_EQ(o->seed, 3u);
   EXPECT_EQ(o->reject_customers, "");
   EXPECT_TRUE(o->keep);
+  EXPECT_EQ(o->repeat, 5u);
 }
 
 TEST(parse_options, refuses_what_cannot_be_run) {
@@ -108,6 +144,8 @@ TEST(parse_options, refuses_what_cannot_be_run) {
   EXPECT_FALSE(parse_options({"--charges", "100", "--baseline-charges", "200"}));
   EXPECT_FALSE(parse_options({"--charges"}));
   EXPECT_FALSE(parse_options({"--frobnicate", "1"}));
+  EXPECT_FALSE(parse_options({"--repeat", "0"}));
+  EXPECT_FALSE(parse_options({"--repeat", "101"}));
 }
 
 }  // namespace
