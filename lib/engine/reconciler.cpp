@@ -475,6 +475,8 @@ struct reconciler::impl {
 
   asio::awaitable<void> start_posts(const asio::any_io_executor& ex, std::size_t free_slots) {
     if (to_post.size() < free_slots) co_await refill_post_queue();
+    // The query may have found the ledger damaged: nothing more leaves on its word.
+    if (fatal) co_return;
     launch_posts(ex, free_slots);
     // Keep a full round of posts marked ahead, so a slot that frees up starts its next post at
     // once instead of waiting for a query and a commit (at 20 ms per post, that wait was a
@@ -688,7 +690,9 @@ struct reconciler::impl {
     co_await asio::this_coro::throw_if_cancelled(false);
     const auto cs = co_await asio::this_coro::cancellation_state;
     const auto ex = co_await asio::this_coro::executor;
-    while (!is_cancelled(cs) && !(fatal && biller_done)) {
+    // A damaged ledger ends it at once: what it lists as ready to acknowledge is not to be
+    // trusted, and calls out still finish below.
+    while (!is_cancelled(cs) && !fatal) {
       const auto now = std::chrono::steady_clock::now();
       if (!acks.has_room() || ack_commits_retrying > 0 || now < acks_paused_until) {
         co_await ack_wake->wait_for(now < acks_paused_until ? acks_paused_until - now : cfg.retry_scan_interval);
@@ -720,7 +724,7 @@ struct reconciler::impl {
         if (is_cancelled(cs)) break;
         co_await fill_ack_batch(batch);
       }
-      if (is_cancelled(cs)) {
+      if (is_cancelled(cs) || fatal) {
         acks.query_ended();
         break;
       }
@@ -837,8 +841,9 @@ struct reconciler::impl {
       return false;
     };
     // The poller lets waiting calls go between two list calls (pass()).
-    while (list_call_in_flight && counted_in_pass() && !is_cancelled(cs)) co_await ack_gate->wait();
-    if (is_cancelled(cs)) co_return;
+    while (list_call_in_flight && counted_in_pass() && !is_cancelled(cs) && !fatal) co_await ack_gate->wait();
+    // The ledger may have been found damaged while this call waited: it is not sent.
+    if (is_cancelled(cs) || fatal) co_return;
     // From here on, with no suspension in between, they count as having left CRM.COM's list.
     if (cursor)
       for (const auto& i : items) cursor->on_ack_sent(i.number);

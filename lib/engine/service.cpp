@@ -534,7 +534,13 @@ int run_service(const config& cfg, const secrets& sec, const service_options& op
             auto r = co_await engine.run(options.once);
             if (!r) {
               log.error("engine.failed", {{"error", r.error().to_string()}});
-              exit_status = is_integrity_failure(r.error()) ? exit_ledger_damaged : exit_software;
+              exit_status = exit_software;
+              // Damage the engine's own reads or writes found while it ran: the same message,
+              // naming the file, as damage found at start.
+              if (is_integrity_failure(r.error())) {
+                log_integrity_failure(log, cfg.ledger.path, r.error());
+                exit_status = exit_ledger_damaged;
+              }
             } else {
               summary = *r;
             }
