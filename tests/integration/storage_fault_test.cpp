@@ -1,6 +1,7 @@
 // chargerecond when its ledger cannot be written: the real daemon against crm-sim and
 // billing-fake, with the ledger's disk made full (ENOSPC) or read-only (EROFS) in the middle of
-// a run, or before it starts, and with a ledger that fails its integrity check.
+// a run, or before it starts, and with a ledger that fails its integrity check, at start or
+// when the engine's own reads find damaged pages mid-run.
 //
 // The faults come from support/fault_shim/ledger_fault_shim.c, preloaded into chargerecond: the
 // ledger's own system calls fail as they would on a full or read-only file system, as root too
@@ -14,7 +15,7 @@
 //     three states in exact agreement;
 //   - a ledger it cannot write at start, or one that fails its integrity check, stops it with a
 //     clear message and a documented exit status (65 for a damaged ledger, which the systemd
-//     unit does not restart).
+//     unit does not restart); damage found mid-run too, and nothing more reaches either peer.
 
 #include <algorithm>
 #include <gtest/gtest.h>
@@ -24,6 +25,8 @@
 #include <map>
 #include <stdexcept>
 #include <thread>
+
+#include <sqlite3.h>
 
 #include "ledger/charge_state.hpp"
 #include "support/crm_sim_fixture.hpp"
@@ -138,10 +141,11 @@ struct fault_run {
   ledger_faults faults;
   notify_socket notify;
 
-  fault_run(std::size_t backlog, std::uint64_t seed, std::chrono::milliseconds shutdown_deadline = 10s)
+  // The billing latency is slow enough that a fault lands in the middle of billing.
+  fault_run(std::size_t backlog, std::uint64_t seed, std::chrono::milliseconds shutdown_deadline = 10s,
+            std::string billing_latency = "10ms")
       : crm(sim_flags(backlog, seed)),
-        // Slow enough that a fault lands in the middle of billing.
-        billing({"--latency", "10ms"}),
+        billing({"--latency", billing_latency}),
         daemon(with_deadline(settings_for(crm, billing), shutdown_deadline)),
         faults(daemon.ledger_path(), daemon.dir() / "fault"),
         notify(daemon.dir() / "notify.sock") {
@@ -412,6 +416,63 @@ TEST(storage_faults, damage_found_by_the_check_after_ready_stops_the_daemon_befo
   EXPECT_FALSE(crm_after.find("AFTER-1")->acknowledged);
   EXPECT_FALSE(crm_after.find("AFTER-2")->acknowledged);
   EXPECT_EQ(listed(undocumented_events(damaged.log, readme_log_events())), listed({}));
+}
+
+// ---- damage found in the middle of a run --------------------------------------------------------
+
+// Makes the running daemon fetch its ledger's pages from the file again, as if none were cached:
+// a checkpoint that empties the WAL rewrites the WAL index's header, and every connection on the
+// file drops its page cache at its next transaction. Nothing in the ledger changes.
+void empty_the_wal_under_the_daemon(const std::filesystem::path& ledger) {
+  sqlite3* db = nullptr;
+  sqlite3_stmt* checkpoint = nullptr;
+  // A statement, not sqlite3_wal_checkpoint_v2() on the bare connection: that one does nothing
+  // before the connection has read the file and found it in WAL mode. Its row: busy, frames in
+  // the WAL, frames checkpointed; busy 0 once the WAL is emptied.
+  const bool emptied = sqlite3_open_v2(ledger.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr) == SQLITE_OK &&
+                       sqlite3_busy_timeout(db, 10'000) == SQLITE_OK &&
+                       sqlite3_prepare_v2(db, "PRAGMA wal_checkpoint(TRUNCATE)", -1, &checkpoint, nullptr) == SQLITE_OK &&
+                       sqlite3_step(checkpoint) == SQLITE_ROW && sqlite3_column_int(checkpoint, 0) == 0;
+  const std::string message = sqlite3_errmsg(db);
+  sqlite3_finalize(checkpoint);
+  sqlite3_close(db);
+  if (!emptied) throw std::runtime_error("checkpoint of " + ledger.string() + " did not empty the WAL: " + message);
+}
+
+// The ledger's pages read back damaged while the daemon bills (the file itself stays intact, so
+// the test can read it afterwards): the engine's own reads and writes find the damage, at the
+// first page they fetch once the page cache is gone. The daemon stops with exit 65, naming the
+// file, and sends nothing more to either peer.
+TEST(storage_faults, damage_found_mid_run_by_the_engines_own_reads_stops_the_daemon_with_exit_65_and_nothing_more_leaves) {
+  // Posts answered in 300 ms: the daemon is still draining those in flight when the test has
+  // seen the damage found (it looks every 20 ms), so anything it started afterwards would show.
+  fault_run run(1500, 506, 10s, "300ms");
+  auto p = run.start_and_fault_mid_run(false, storage_fault::corrupt_reads);
+  empty_the_wal_under_the_daemon(run.daemon.ledger_path());
+  ASSERT_TRUE(p.wait_for_event("engine.fatal", 20s)) << run.describe(p);
+  // Both peers count a call when it arrives: what was in flight is counted already.
+  const auto at_discovery = traffic_of(run.crm.state(), run.billing.state());
+
+  const auto status = p.wait(30s);
+  ASSERT_EQ(status, exit_ledger_damaged) << run.describe(p);
+  const auto crm_after = run.crm.state();
+  const auto billing_after = run.billing.state();
+  expect_no_post_and_no_ack(at_discovery, traffic_of(crm_after, billing_after));
+
+  const auto integrity = p.events("ledger.integrity_failed");
+  ASSERT_EQ(integrity.size(), 1u) << run.describe(p);
+  EXPECT_EQ(integrity[0].level, "error");
+  EXPECT_EQ(integrity[0].field("path"), run.daemon.ledger_path().string());
+  EXPECT_NE(integrity[0].field("error").find("malformed"), std::string::npos) << integrity[0].line;
+  EXPECT_NE(integrity[0].field("detail").find("backup"), std::string::npos) << integrity[0].line;
+  // Mid-run: it had billed, and stopped with work left.
+  EXPECT_GE(billing_after.records.size(), 150u);
+  EXPECT_TRUE(std::ranges::any_of(crm_after.charges, [](const sim_charge& c) { return !c.acknowledged; }))
+      << "the whole backlog was acknowledged: the damage was not found mid-run";
+  // What did leave kept the durability order (the file itself was never damaged).
+  run.faults.set(storage_fault::none);
+  EXPECT_EQ(listed(order_problems(crm_after, billing_after, run.daemon.ledger_charges())), listed({}));
+  EXPECT_EQ(listed(undocumented_events(p.log(), readme_log_events())), listed({}));
 }
 
 }  // namespace

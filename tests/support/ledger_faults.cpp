@@ -5,6 +5,20 @@
 #include <system_error>
 
 namespace chargerecon::test {
+namespace {
+
+// The shim's words for the faults (support/fault_shim/ledger_fault_shim.c).
+const char* control_word(storage_fault f) {
+  switch (f) {
+    case storage_fault::disk_full: return "ENOSPC\n";
+    case storage_fault::read_only: return "EROFS\n";
+    case storage_fault::corrupt_reads: return "CORRUPT\n";
+    case storage_fault::none: break;
+  }
+  return "";
+}
+
+}  // namespace
 
 std::filesystem::path ledger_faults::shim_path() {
 #ifdef CHARGERECON_LEDGER_FAULT_SHIM_PATH
@@ -49,7 +63,7 @@ void ledger_faults::set(storage_fault f) const {
   }
   // Written whole, then renamed: the shim never reads half a word.
   const auto tmp = control_file_.string() + ".tmp";
-  write_file(tmp, f == storage_fault::disk_full ? "ENOSPC\n" : "EROFS\n", 0600);
+  write_file(tmp, control_word(f), 0600);
   std::filesystem::rename(tmp, control_file_);
 }
 

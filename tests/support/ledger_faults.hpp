@@ -2,8 +2,9 @@
 // Storage faults under a ledger, for tests: the switch of support/fault_shim/ledger_fault_shim.c
 // (which says how they are made and why that way). A test gives the ledger's path; every file
 // whose path begins with it (the database, -wal, -shm, .lock) then fails its writes with ENOSPC
-// (a full disk) or EROFS (a file system gone read-only) while the fault is set, in a
-// chargerecond started with preload_env() or in a test program the shim is linked into.
+// (a full disk) or EROFS (a file system gone read-only), or the database file's pages read back
+// damaged (corrupt_reads), while the fault is set, in a chargerecond started with preload_env()
+// or in a test program the shim is linked into.
 
 #include <filesystem>
 
@@ -11,7 +12,7 @@
 
 namespace chargerecon::test {
 
-enum class storage_fault { none, disk_full, read_only };
+enum class storage_fault { none, disk_full, read_only, corrupt_reads };
 
 class ledger_faults {
  public:
