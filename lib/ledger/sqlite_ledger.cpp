@@ -648,7 +648,7 @@ struct sqlite_ledger::impl {
   void add_event(timestamp at, std::string_view number, std::string_view actor, std::string_view kind,
                  std::optional<charge_state> from, std::optional<charge_state> to, std::string_view reason,
                  const boost::json::object& detail) {
-    add_event(at, number, actor, kind, from, to, reason, detail.empty() ? std::string("{}") : detail_of(detail));
+    add_event(at, number, actor, kind, from, to, reason, detail_of(detail));
   }
 
   void add_event(timestamp at, std::string_view number, std::string_view actor, std::string_view kind,
@@ -1064,7 +1064,7 @@ result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, t
       boost::json::object detail;
       if (h.billing_reference) detail["reference"] = *h.billing_reference;
       d.quick_transition(h, charge_state::acknowledged, h.billing_reference.has_value(), sql_mark_acknowledged,
-                         {d.text_of(now)}, now, "acknowledged", detail.empty() ? std::string("{}") : detail_of(detail));
+                         {d.text_of(now)}, now, "acknowledged", detail_of(detail));
       ++summary.acknowledged;
     }
     const int max_attempts = impl_->options.policy.ack_max_attempts;
