@@ -208,10 +208,12 @@ class ledger {
 
   // --- the engine's queries ----------------------------------------------------------------
 
-  // Charges to post to billing, oldest first: seen ones, and billing ones whose retry is due.
-  // With include_in_flight (once, at start-up), also every billing charge without a retry time:
-  // the posts a previous run started and never finished; they are re-posted with the same
-  // Idempotency-Key. While running, the engine knows its own posts in flight.
+  // Charges to post to billing, oldest first: seen ones, and billing ones whose retry is due
+  // (the earliest due, when more are due than `limit`). With include_in_flight, also every
+  // billing charge without a retry time: the posts a previous run started and never finished,
+  // re-posted with the same Idempotency-Key, and held charges an operator retried; among them
+  // are the engine's own posts in flight, which it tells apart. The engine asks for those at
+  // start-up and then now and then: they can be thousands at full speed.
   virtual result<std::vector<charge_record>> ready_to_bill(timestamp now, std::size_t limit,
                                                            bool include_in_flight) = 0;
 

@@ -187,10 +187,17 @@ constexpr char sql_select_events[] =
 constexpr char sql_ready_to_bill_seen[] =
     "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = 'seen' ORDER BY id LIMIT ?1";
 
-// Charges in `billing` are few: the posts in flight and the retries backing off.
-constexpr char sql_ready_to_bill_billing[] =
+// Retries that came due, earliest first, through the retry-time index: the charges in
+// `billing` without one (posts queued or in flight, up to a few thousand at full speed) are
+// never read for them.
+constexpr char sql_ready_to_bill_due[] =
     "SELECT " CHARGERECON_CHARGE_COLUMNS
-    " FROM charges WHERE state = 'billing' AND ((next_try IS NULL AND ?2) OR next_try <= ?1) ORDER BY id LIMIT ?3";
+    " FROM charges WHERE state = 'billing' AND next_try IS NOT NULL AND next_try <= ?1 ORDER BY next_try, id LIMIT ?2";
+
+// Every `billing` charge without a retry time: the engine's own posts, and those a previous run
+// (or an operator's retry) left for it to post. Read only when asked for (include_in_flight).
+constexpr char sql_ready_to_bill_in_flight[] =
+    "SELECT " CHARGERECON_CHARGE_COLUMNS " FROM charges WHERE state = 'billing' AND next_try IS NULL ORDER BY id LIMIT ?1";
 
 // What an acknowledgement needs of a charge, not the whole row: the acknowledger asks again at
 // every billing answer while its batch fills, so these run many times per charge.
@@ -553,7 +560,7 @@ struct sqlite_ledger::impl {
 
   std::optional<head> find_head(std::string_view number) {
     sqlite::use s(stmt(sql_select_head));
-    s->bind(1, number);
+    s->bind_borrowed(1, number);
     if (!s->step()) return std::nullopt;
     head h;
     h.id = s->int64(0);
@@ -651,24 +658,26 @@ struct sqlite_ledger::impl {
     add_event(at, number, actor, kind, from, to, reason, detail_of(detail));
   }
 
+  // Three per billed charge: its text is borrowed, not copied (every argument outlives the
+  // statement's use, and text_of's text stays put while no other time is formatted).
   void add_event(timestamp at, std::string_view number, std::string_view actor, std::string_view kind,
                  std::optional<charge_state> from, std::optional<charge_state> to, std::string_view reason,
                  std::string_view detail_json) {
     sqlite::use s(stmt(sql_insert_event));
-    s->bind(1, text_of(at));
-    s->bind(2, number);
-    s->bind(3, actor);
-    s->bind(4, kind);
+    s->bind_borrowed(1, text_of(at));
+    s->bind_borrowed(2, number);
+    s->bind_borrowed(3, actor);
+    s->bind_borrowed(4, kind);
     if (from)
-      s->bind(5, to_string(*from));
+      s->bind_borrowed(5, to_string(*from));
     else
       s->bind_null(5);
     if (to)
-      s->bind(6, to_string(*to));
+      s->bind_borrowed(6, to_string(*to));
     else
       s->bind_null(6);
-    s->bind(7, reason);
-    s->bind(8, detail_json);
+    s->bind_borrowed(7, reason);
+    s->bind_borrowed(8, detail_json);
     s->step();
   }
 
@@ -707,7 +716,7 @@ struct sqlite_ledger::impl {
       sqlite::use s(stmt(sql));
       s->bind(1, h.id);
       int index = 2;
-      for (const auto t : texts) s->bind(index++, t);
+      for (const auto t : texts) s->bind_borrowed(index++, t);  // the caller's, alive until it returns
       s->step();
     }
     count_change(h.state, h.billing_reference.has_value(), to, to_has_reference);
@@ -1002,7 +1011,7 @@ void sqlite_ledger::impl::apply_billed(std::string_view number, std::string_view
   if (h.state != charge_state::billing) refuse_state(number, h.state, "mark_billed");
   {
     sqlite::use s(stmt(sql_charge_by_reference));
-    s->bind(1, reference);
+    s->bind_borrowed(1, reference);
     if (s->step()) {
       refuse(errc::ledger_duplicate_reference, "billing reference " + peer(reference) + " for charge " + peer(number) +
                                                    " is already stored for charge " + peer(s->text(0)));
@@ -1104,17 +1113,26 @@ result<ack_summary> sqlite_ledger::record_ack_result(const ack_report& report, t
 result<std::vector<charge_record>> sqlite_ledger::ready_to_bill(timestamp now, std::size_t limit,
                                                                 bool include_in_flight) {
   return impl_->read("ready_to_bill", [&] {
+    auto& d = *impl_;
     std::vector<charge_record> fresh;
     {
-      sqlite::use s(impl_->stmt(sql_ready_to_bill_seen));
+      sqlite::use s(d.stmt(sql_ready_to_bill_seen));
       s->bind(1, static_cast<std::int64_t>(limit));
-      fresh = impl_->collect(*s);
+      fresh = d.collect(*s);
     }
-    sqlite::use s(impl_->stmt(sql_ready_to_bill_billing));
-    s->bind(1, impl_->text_of(now));
-    s->bind(2, std::int64_t{include_in_flight ? 1 : 0});
-    s->bind(3, static_cast<std::int64_t>(limit));
-    return oldest_first(std::move(fresh), impl_->collect(*s), limit);
+    std::vector<charge_record> due;
+    {
+      sqlite::use s(d.stmt(sql_ready_to_bill_due));
+      s->bind_borrowed(1, d.text_of(now));
+      s->bind(2, static_cast<std::int64_t>(limit));
+      due = d.collect(*s);
+    }
+    std::sort(due.begin(), due.end(), [](const charge_record& a, const charge_record& b) { return a.id < b.id; });
+    auto out = oldest_first(std::move(fresh), std::move(due), limit);
+    if (!include_in_flight) return out;
+    sqlite::use s(d.stmt(sql_ready_to_bill_in_flight));
+    s->bind(1, static_cast<std::int64_t>(limit));
+    return oldest_first(std::move(out), d.collect(*s), limit);
   });
 }
 

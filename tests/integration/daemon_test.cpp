@@ -445,6 +445,7 @@ TEST(daemon, sigterm_during_a_run_exits_zero_and_a_later_once_run_drains) {
   billing_fake billing({"--latency", "5ms"});
   auto s = settings_for(crm, billing);
   s.shutdown_deadline = 10s;
+  s.log_level = obs::log_level::debug;  // for charge.billed, the sign of mid-run
   daemon_fixture d(s);
 
   auto p = d.start(false);

@@ -52,6 +52,7 @@ daemon_settings settings_for(const crm_sim& crm, const billing_fake& billing) {
   daemon_settings s;
   s.crm_base_url = crm.base_url();
   s.billing_url = billing.bill_url();
+  s.log_level = obs::log_level::debug;  // charge.billed (debug) marks the runs' progress
   return s;
 }
 
@@ -293,6 +294,9 @@ TEST(storage_faults, sigterm_while_the_disk_is_full_stops_by_the_deadline_and_th
   // Space returns: the next start re-posts what was left `billing` under the same key and
   // re-acknowledges what was left billed, and everything agrees.
   run.faults.set(storage_fault::none);
+  // systemd reads every notification at once; this socket queues 10 (net.unix.max_dgram_qlen)
+  // and then blocks the sender: make room for the next run's.
+  run.notify.drain();
   const auto next = run.daemon.run_once(180s);
   ASSERT_EQ(next.exit_status, 0) << next.describe();
   run.expect_drained_in_agreement();
