@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <optional>
 #include <string>
 #include <thread>
@@ -667,6 +668,49 @@ TEST_F(sqlite_ledger_test, a_billable_charge_goes_seen_billing_billed_acknowledg
   std::vector<std::string> kinds;
   for (const auto& e : *l->events("I1")) kinds.push_back(std::string(e.to ? to_string(*e.to) : "-"));
   EXPECT_EQ(kinds, (std::vector<std::string>{"seen", "billing", "billed", "acknowledged"}));
+}
+
+TEST_F(sqlite_ledger_test, a_write_of_many_charges_audits_each_of_them_in_order) {
+  // More events in one write than one INSERT of events carries (they go in together at its
+  // end): each charge still has its own, with its own texts, and ids follow the calls' order.
+  auto l = open_ok();
+  ASSERT_TRUE(l);
+  std::vector<observed_charge> page;
+  std::vector<std::string> all;
+  for (int i = 0; i < 150; ++i) {
+    page.push_back(charge("M" + std::to_string(i), i % 3 == 0 ? "DECLINED" : "APPROVED"));
+    all.push_back(page.back().number);
+  }
+  record(*l, page);
+  std::vector<std::string> billable;
+  for (const auto& c : page)
+    if (c.status == "APPROVED") billable.push_back(c.number);
+  ASSERT_TRUE(l->mark_billing(billable, t0 + seconds(1)));
+  std::int64_t last_recorded = 0;
+  std::int64_t first_marked = std::numeric_limits<std::int64_t>::max();
+  for (const auto& c : page) {
+    const auto ev = l->events(c.number);
+    ASSERT_TRUE(ev);
+    const bool billable_charge = c.status == "APPROVED";
+    ASSERT_EQ(ev->size(), billable_charge ? 2u : 1u) << c.number;
+    const auto& recorded = ev->front();
+    EXPECT_EQ(recorded.number, c.number);
+    EXPECT_EQ(recorded.kind, "recorded");
+    EXPECT_EQ(recorded.at, t0);
+    EXPECT_EQ(recorded.to, billable_charge ? seen : ack_pending) << c.number;
+    EXPECT_NE(recorded.detail_json.find("\"" + c.customer + "\""), std::string::npos) << recorded.detail_json;
+    EXPECT_GT(recorded.id, last_recorded) << c.number << " was audited out of order";
+    last_recorded = recorded.id;
+    if (billable_charge) {
+      const auto& marked = ev->back();
+      EXPECT_EQ(marked.from, seen);
+      EXPECT_EQ(marked.to, billing);
+      EXPECT_EQ(marked.at, t0 + seconds(1));
+      EXPECT_EQ(marked.reason, "posting to billing");
+      first_marked = std::min(first_marked, marked.id);
+    }
+  }
+  EXPECT_GT(first_marked, last_recorded);
 }
 
 TEST_F(sqlite_ledger_test, mark_billing_is_all_or_nothing) {
