@@ -6,10 +6,12 @@
 #include <string>
 #include <vector>
 
+#include "bench/process.hpp"
 #include "bench/runner.hpp"
 
 int main(int argc, char** argv) {
   using namespace chargerecon;
+  bench::stop_children_on_signals();
   auto options = bench::parse_options(std::vector<std::string>(argv + 1, argv + argc));
   if (!options) {
     std::fprintf(stderr, "chargerecon-bench: %s\n%s", options.error().diagnostic.c_str(), bench::usage_text);

@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <cerrno>
 #include <condition_variable>
@@ -38,7 +39,50 @@ std::uint64_t read_vm_hwm_kib(pid_t pid) {
   return 0;
 }
 
+// The children running, where a signal handler may read them: lock-free atomics in a fixed
+// table (more children than slots are still spawned, just not stopped by a signal).
+constexpr std::size_t max_children_tracked = 64;
+std::array<std::atomic<pid_t>, max_children_tracked> children_running{};
+static_assert(std::atomic<pid_t>::is_always_lock_free);
+
+void track(pid_t pid) {
+  for (auto& slot : children_running) {
+    pid_t empty = 0;
+    if (slot.compare_exchange_strong(empty, pid)) return;
+  }
+}
+
+void untrack(pid_t pid) {
+  for (auto& slot : children_running) {
+    pid_t expected = pid;
+    if (slot.compare_exchange_strong(expected, 0)) return;
+  }
+}
+
+// Only async-signal-safe calls: kill, sigaction, raise. errno is put back, as a handler should
+// (kill fails with ESRCH for a child that has just exited), though the process ends here.
+extern "C" void stop_children_then_die(int signo) {
+  const int saved_errno = errno;
+  for (auto& slot : children_running) {
+    const pid_t pid = slot.load();
+    if (pid > 0) ::kill(pid, SIGTERM);
+  }
+  struct sigaction dfl {};
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  ::sigaction(signo, &dfl, nullptr);
+  errno = saved_errno;
+  ::raise(signo);
+}
+
 }  // namespace
+
+void stop_children_on_signals() {
+  struct sigaction sa {};
+  sa.sa_handler = stop_children_then_die;
+  sigemptyset(&sa.sa_mask);
+  for (const int signo : {SIGTERM, SIGINT, SIGHUP}) ::sigaction(signo, &sa, nullptr);
+}
 
 result<child> child::spawn(const std::vector<std::string>& argv, const std::filesystem::path& log,
                            const std::vector<std::string>& env) {
@@ -63,6 +107,7 @@ result<child> child::spawn(const std::vector<std::string>& argv, const std::file
   const int rc = posix_spawn(&pid, args[0], &actions, nullptr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   if (rc != 0) return error{errc::invalid_argument, "cannot start " + argv[0] + ": " + std::strerror(rc)};
+  track(pid);
   return child(pid, started);
 }
 
@@ -124,6 +169,7 @@ exit_info child::wait(std::chrono::milliseconds timeout) {
   }
   cv.notify_one();
   watchdog.join();
+  untrack(pid);
   pid_ = -1;
   info.wall_s = std::chrono::duration<double>(ended - started_).count();
   info.cpu_user_s = static_cast<double>(usage.ru_utime.tv_sec) + static_cast<double>(usage.ru_utime.tv_usec) / 1e6;

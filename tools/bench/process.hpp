@@ -52,6 +52,12 @@ class child {
   std::chrono::steady_clock::time_point started_;
 };
 
+// SIGTERM, SIGINT and SIGHUP to this process first send SIGTERM to every child it has running,
+// then end it as the signal would have: the simulators and the daemon do not outlive a tool
+// stopped by a service manager or `kill` (Ctrl-C reaches them anyway, through the terminal's
+// process group). Call once, early in main().
+void stop_children_on_signals();
+
 // The port a simulator wrote to `file` once listening (its --port-file), waiting up to 30 s.
 // Errors: connect_failed naming `name` and its `log` when it did not listen in time.
 result<std::string> wait_for_port(const std::filesystem::path& file, const std::filesystem::path& log,

@@ -5,12 +5,14 @@
 #include <string>
 #include <vector>
 
+#include "bench/process.hpp"
 #include "chaos/options.hpp"
 #include "chaos/report.hpp"
 #include "chaos/runner.hpp"
 
 int main(int argc, char** argv) {
   using namespace chargerecon;
+  bench::stop_children_on_signals();
   auto options = chaos::parse_options(std::vector<std::string>(argv + 1, argv + argc));
   if (!options) {
     std::fprintf(stderr, "chargerecon-chaos: %s\n\n%s", options.error().diagnostic.c_str(),
