@@ -460,6 +460,48 @@ TEST(crm_answers, escaped_strings_that_are_not_unicode_spoil_only_their_element)
                    "netflix/charges/list: answer: control character not escaped inside a string");
 }
 
+// An element is checked and read in one walk, yet tells what is wrong with it as if it were read
+// first and checked after: a field we read that is wrong or missing is named before a bad value
+// in a field we ignore, which is named only when nothing else is wrong.
+TEST(crm_answers, a_field_we_read_is_reported_before_a_bad_value_in_one_we_ignore) {
+  const auto first_malformed = [](const std::string& element) {
+    auto r = parse_list_charges(page(approved_charge + "," + element));
+    EXPECT_TRUE(r) << r.error().to_string();
+    if (!r) return std::string();
+    EXPECT_EQ(r->entries, 2u);
+    EXPECT_EQ(r->charges.size(), 1u);
+    EXPECT_EQ(r->malformed.size(), 1u);
+    return r->malformed.empty() ? std::string() : r->malformed[0].diagnostic;
+  };
+  const std::string junk_first = R"({"future":[1,{"deep":01}],)";
+  EXPECT_EQ(first_malformed(junk_first + charge_with("amount", R"("1.00")").substr(1)),
+            "netflix/charges/list: data.charges_set[1].amount: expected a number, got string");
+  EXPECT_EQ(first_malformed(junk_first + charge_with("currency", "").substr(1)),
+            "netflix/charges/list: data.charges_set[1].currency: missing");
+  EXPECT_EQ(first_malformed(junk_first + charge_with("currency", R"("EUR","number":"I8")").substr(1)),
+            "netflix/charges/list: data.charges_set[1].number: duplicate field");
+  EXPECT_EQ(first_malformed(junk_first + charge_with("currency", R"("EUR","future":tru)").substr(1)),
+            "netflix/charges/list: data.charges_set[1].future: duplicate field");
+  EXPECT_EQ(first_malformed(junk_first + approved_charge.substr(1)),
+            "netflix/charges/list: data.charges_set[1]: invalid number 01");
+  EXPECT_EQ(first_malformed(charge_with("currency", R"("EUR","future":[1.,{"a":01}])")),
+            "netflix/charges/list: data.charges_set[1]: invalid number 1.");
+}
+
+TEST(crm_answers, raw_json_is_each_element_without_the_space_around_it) {
+  auto r = parse_list_charges(page(" \n " + approved_charge + " \r\n\t, " + declined_charge + "\n"));
+  ASSERT_TRUE(r) << r.error().to_string();
+  ASSERT_EQ(r->charges.size(), 2u);
+  EXPECT_EQ(r->charges[0].raw_json, approved_charge);
+  EXPECT_EQ(r->charges[1].raw_json, declined_charge);
+  auto bad = parse_list_charges(page(approved_charge + " , [1, 2] \n, \"I1\"  ,  5 "));
+  ASSERT_TRUE(bad) << bad.error().to_string();
+  ASSERT_EQ(bad->malformed.size(), 3u);
+  EXPECT_EQ(bad->malformed[0].raw_json, "[1, 2]");
+  EXPECT_EQ(bad->malformed[1].raw_json, "\"I1\"");
+  EXPECT_EQ(bad->malformed[2].raw_json, "5");
+}
+
 // The acknowledge and login answers, cut at every byte, garbled, or nested beyond reason: each is
 // an error naming the method, never a crash and never "nothing refused" (which would record
 // every sent charge as acknowledged).
