@@ -7,6 +7,10 @@
 // (or queues for one, first come first served), then the most recently used idle connection (or opens one), and
 // gives both back when done: the connection only when it is clean (keep-alive granted, response
 // read completely, no stray bytes), otherwise it is closed.
+//
+// Cost: billing posts go through here thousands of times a second on one thread, so an exchange
+// is one gathered write of a head we format ourselves and the body, then a parser that fills our
+// response directly; one timer per client (the watchdog) bounds every connect and exchange.
 
 #include "http/client.hpp"
 
@@ -15,6 +19,7 @@
 
 #include <algorithm>
 #include <boost/asio/as_tuple.hpp>
+#include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl/context.hpp>
@@ -22,13 +27,15 @@
 #include <boost/asio/ssl/host_name_verification.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
-#include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
+#include <array>
+#include <charconv>
 #include <cstdint>
 #include <fstream>
 #include <limits>
@@ -47,8 +54,7 @@ using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
 constexpr auto use_tuple = asio::as_tuple(asio::use_awaitable);
-
-using wire_request = bhttp::request<bhttp::string_body>;
+using time_point = std::chrono::steady_clock::time_point;
 
 bool is_ip_literal(const std::string& host) {
   error_code ec;
@@ -66,15 +72,152 @@ struct connection {
       plain.emplace(executor);
   }
 
-  beast::tcp_stream& tcp_layer() { return tls ? tls->next_layer() : *plain; }
+  tcp::socket& tcp_layer() { return tls ? tls->next_layer() : *plain; }
 
   // No TLS close_notify: the connection is abandoned after an error or at shutdown, and
   // HTTP/1.1 framing, not the TLS close, tells us where each response ends.
-  void close() { tcp_layer().close(); }
+  void close() {
+    error_code ignored;
+    tcp_layer().close(ignored);
+  }
 
-  std::optional<beast::tcp_stream> plain;
-  std::optional<beast::ssl_stream<beast::tcp_stream>> tls;
+  std::optional<tcp::socket> plain;
+  std::optional<beast::ssl_stream<tcp::socket>> tls;
   beast::flat_buffer buffer;
+  std::string head;  // request line and fields of the request under way; its capacity is kept
+};
+
+// Deadlines for every connect and exchange of one client on a single timer, armed for the
+// earliest of them: a timer per operation (what beast::tcp_stream does) costs a wait, a cancel
+// and a completion on every read and write. A watched operation whose deadline passes has its
+// connection closed, which fails what is pending on it; the watch then says it expired.
+class watchdog : public std::enable_shared_from_this<watchdog> {
+ public:
+  explicit watchdog(const asio::any_io_executor& executor) : timer_(executor) {}
+
+  // Watches `conn` until `at` for as long as it lives (in the frame of the operation).
+  class watch {
+   public:
+    watch(watchdog& w, connection& conn, time_point at) : owner_(w), conn_(conn), at_(at) { owner_.link(*this); }
+    ~watch() {
+      if (linked_) owner_.unlink(*this);
+    }
+    watch(const watch&) = delete;
+    watch& operator=(const watch&) = delete;
+
+    // The deadline passed while watched: the connection was closed.
+    bool expired() const { return expired_; }
+
+   private:
+    friend class watchdog;
+    watchdog& owner_;
+    connection& conn_;
+    time_point at_;
+    watch* prev_ = nullptr;
+    watch* next_ = nullptr;
+    bool linked_ = false;
+    bool expired_ = false;
+  };
+
+ private:
+  // In deadline order; a new deadline is almost always the latest, so the walk from the tail
+  // stops at once.
+  void link(watch& w) {
+    watch* after = tail_;
+    while (after && after->at_ > w.at_) after = after->prev_;
+    w.prev_ = after;
+    w.next_ = after ? after->next_ : head_;
+    (w.next_ ? w.next_->prev_ : tail_) = &w;
+    (after ? after->next_ : head_) = &w;
+    w.linked_ = true;
+    if (!armed_ || w.at_ < armed_at_) arm(w.at_);
+  }
+
+  void unlink(watch& w) {
+    (w.prev_ ? w.prev_->next_ : head_) = w.next_;
+    (w.next_ ? w.next_->prev_ : tail_) = w.prev_;
+    w.prev_ = w.next_ = nullptr;
+    w.linked_ = false;
+    // Nothing watched: no wait may stay pending, or the io_context never runs out of work.
+    if (!head_ && armed_) {
+      armed_ = false;
+      ++generation_;
+      timer_.cancel();
+    }
+  }
+
+  // The handler holds the watchdog: a completion already queued when the client goes away
+  // finds it still there (and nothing linked).
+  void arm(time_point at) {
+    armed_ = true;
+    armed_at_ = at;
+    timer_.expires_at(at);
+    timer_.async_wait([self = shared_from_this(), generation = ++generation_](const error_code& ec) {
+      self->fired(generation, ec);
+    });
+  }
+
+  void fired(unsigned generation, const error_code& ec) {
+    if (ec || generation != generation_) return;  // superseded by a later arm() or cancelled
+    armed_ = false;
+    const auto now = std::chrono::steady_clock::now();
+    while (head_ && head_->at_ <= now) {
+      watch& w = *head_;
+      unlink(w);
+      w.expired_ = true;
+      w.conn_.close();
+    }
+    if (head_) arm(head_->at_);
+  }
+
+  asio::steady_timer timer_;
+  watch* head_ = nullptr;
+  watch* tail_ = nullptr;
+  bool armed_ = false;
+  time_point armed_at_{};
+  unsigned generation_ = 0;
+};
+
+// Reads a response straight into our own type: no Beast fields container, reason string or
+// copy of every header afterwards. Limits are basic_parser's (header_limit, body_limit).
+class response_parser final : public bhttp::basic_parser<false> {
+ public:
+  explicit response_parser(response& out) : out_(out) {}
+
+ private:
+  void on_request_impl(bhttp::verb, beast::string_view, beast::string_view, int, error_code&) override {}
+  void on_response_impl(int code, beast::string_view, int, error_code&) override {
+    out_.status = static_cast<unsigned>(code);
+  }
+  void on_field_impl(bhttp::field, beast::string_view name, beast::string_view value, error_code&) override {
+    out_.headers.push_back(header_field{std::string(name), std::string(value)});
+  }
+  void on_header_impl(error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
+    if (!length) return;
+    if (*length > out_.body.max_size()) {
+      ec = bhttp::error::buffer_overflow;
+      return;
+    }
+    out_.body.reserve(static_cast<std::size_t>(*length));
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override { return append(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return append(body, ec);
+  }
+  void on_finish_impl(error_code&) override {}
+
+  std::size_t append(beast::string_view body, error_code& ec) {
+    if (body.size() > out_.body.max_size() - out_.body.size()) {
+      ec = bhttp::error::buffer_overflow;
+      return 0;
+    }
+    out_.body.append(body.data(), body.size());
+    return body.size();
+  }
+
+  response& out_;
 };
 
 struct exchange_outcome {
@@ -83,6 +226,12 @@ struct exchange_outcome {
   bool nothing_received = false;
   bool reusable = false;
 };
+
+bool iequals(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
+    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+  });
+}
 
 bool is_token_char(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
@@ -96,27 +245,75 @@ result<void> validate(const request& req) {
     if (c <= 0x20 || c >= 0x7F || c == '#')
       return error{errc::invalid_request, "request target '" + quote_peer_text(req.target) +
                                               "' holds a character that is not allowed unescaped"};
-  auto check_value = [](std::string_view what, std::string_view value) -> result<void> {
-    for (unsigned char c : value)
-      if (c == '\r' || c == '\n' || c == '\0')
-        return error{errc::invalid_request, std::string(what) + " holds CR, LF or NUL"};
-    return {};
+  auto holds_line_break = [](std::string_view value) {
+    return value.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos;
   };
-  if (auto r = check_value("Content-Type", req.content_type); !r) return r;
+  if (holds_line_break(req.content_type)) return error{errc::invalid_request, "Content-Type holds CR, LF or NUL"};
   for (const auto& h : req.headers) {
     if (h.name.empty() ||
         !std::all_of(h.name.begin(), h.name.end(), [](char c) { return is_token_char(static_cast<unsigned char>(c)); }))
       return error{errc::invalid_request, "header name '" + quote_peer_text(h.name) + "' is not an HTTP token"};
     // These frame the message on the wire; the client owns them.
     for (std::string_view reserved : {"Host", "Content-Length", "Transfer-Encoding", "Connection"})
-      if (std::equal(h.name.begin(), h.name.end(), reserved.begin(), reserved.end(), [](char a, char b) {
-            return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-          }))
+      if (iequals(h.name, reserved))
         return error{errc::invalid_request, "header " + h.name + " is set by the HTTP client itself"};
     // Values may be secrets (Authorization): the diagnostic names the header, never the value.
-    if (auto r = check_value("header " + h.name, h.value); !r) return r;
+    if (holds_line_break(h.value)) return error{errc::invalid_request, "header " + h.name + " holds CR, LF or NUL"};
   }
   return {};
+}
+
+// Field values go out without surrounding blanks, as Beast's fields container stores them.
+std::string_view trim_blanks(std::string_view v) {
+  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
+  return v;
+}
+
+// The request line and fields of `req` (validated) into `out`, byte for byte what Beast's
+// serializer wrote from the message we used to build: Host and User-Agent first, then the
+// caller's headers, Content-Type, and Content-Length on a POST or any request with a body; a
+// field set again under the same name (any case) replaces the earlier one, in the later place.
+void format_head(std::string& out, std::string_view path, const request& req, std::string_view host,
+                 std::string_view user_agent) {
+  std::string_view relative = req.target;
+  // The base path already ends with '/': "/a/" + "/b" would address "/a//b".
+  if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
+  std::array<char, 24> length_text{};
+  std::string_view length;
+  if (req.verb == method::post || !req.body.empty()) {
+    const auto printed = std::to_chars(length_text.data(), length_text.data() + length_text.size(), req.body.size());
+    length = std::string_view(length_text.data(), static_cast<std::size_t>(printed.ptr - length_text.data()));
+  }
+
+  const std::size_t own_after = 2 + req.headers.size();  // Content-Type, Content-Length
+  const std::size_t count = own_after + 2;
+  // Name and value of field `i`; a null name for one that is not sent.
+  const auto field_at = [&](std::size_t i) -> std::pair<std::string_view, std::string_view> {
+    if (i == 0) return {"Host", host};
+    if (i == 1) return {"User-Agent", user_agent};
+    if (i < own_after) return {req.headers[i - 2].name, req.headers[i - 2].value};
+    if (i == own_after) return {req.content_type.empty() ? std::string_view() : "Content-Type", req.content_type};
+    return {length.empty() ? std::string_view() : "Content-Length", length};
+  };
+
+  out.clear();
+  out += req.verb == method::post ? "POST " : "GET ";
+  out += path;
+  out += relative;
+  out += " HTTP/1.1\r\n";
+  for (std::size_t i = 0; i < count; ++i) {
+    const auto [name, value] = field_at(i);
+    if (name.empty()) continue;
+    bool replaced = false;
+    for (std::size_t later = i + 1; later < count && !replaced; ++later) replaced = iequals(field_at(later).first, name);
+    if (replaced) continue;
+    out += name;
+    out += ": ";
+    out += trim_blanks(value);
+    out += "\r\n";
+  }
+  out += "\r\n";
 }
 
 bool is_peer_close(const error_code& ec) {
@@ -133,7 +330,8 @@ struct client::impl {
         url(std::move(u)),
         // A zero cap would deadlock every send; one connection is the least that works.
         max_connections(std::max<std::size_t>(config.max_connections, 1)),
-        available_permits(max_connections) {
+        available_permits(max_connections),
+        dog(std::make_shared<watchdog>(executor)) {
     const bool default_port = url.port == (url.tls ? "443" : "80");
     const bool ipv6 = url.host.find(':') != std::string::npos;
     host_header = ipv6 ? "[" + url.host + "]" : url.host;
@@ -161,6 +359,7 @@ struct client::impl {
   };
   std::size_t available_permits;
   std::list<permit_waiter*> waiters;  // in arrival order; each lives in its send()'s frame
+  std::shared_ptr<watchdog> dog;      // shared with its timer's handler
 
   void release_permit() {
     if (waiters.empty()) {
@@ -186,23 +385,6 @@ struct client::impl {
     impl& owner;
     std::unique_ptr<connection> conn;
   };
-
-  wire_request build(request& req) const {
-    wire_request m;
-    m.version(11);
-    m.method(req.verb == method::post ? bhttp::verb::post : bhttp::verb::get);
-    std::string_view relative = req.target;
-    // The base path already ends with '/': "/a/" + "/b" would address "/a//b".
-    if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
-    m.target(url.path + std::string(relative));
-    m.set(bhttp::field::host, host_header);
-    m.set(bhttp::field::user_agent, config.user_agent);
-    for (auto& h : req.headers) m.set(h.name, h.value);
-    if (!req.content_type.empty()) m.set(bhttp::field::content_type, req.content_type);
-    m.body() = std::move(req.body);
-    m.prepare_payload();
-    return m;
-  }
 
   error connect_error(const error_code& ec, std::string_view during) const {
     if (ec == asio::error::operation_aborted) return error{ec, std::string(during) + " " + peer + " cancelled"};
@@ -237,7 +419,7 @@ struct client::impl {
   // Resolve, connect and (for https) handshake, all within connect_timeout.
   // The resolver cannot be interrupted (getaddrinfo runs to completion on Asio's resolver
   // thread), so a hung lookup is bounded by the system resolver's own timeouts; the deadline is
-  // checked when it returns and bounds connect and handshake through the stream's expiry.
+  // checked when it returns and bounds connect and handshake through the watchdog.
   asio::awaitable<result<std::unique_ptr<connection>>> open() {
     const auto deadline = std::chrono::steady_clock::now() + config.connect_timeout;
     tcp::resolver resolver(executor);
@@ -250,11 +432,12 @@ struct client::impl {
                                                  std::to_string(config.connect_timeout.count()) + " ms)"};
 
     auto conn = std::make_unique<connection>(executor, tls_context ? &*tls_context : nullptr);
-    conn->tcp_layer().expires_at(deadline);
-    auto [connect_ec, endpoint] = co_await conn->tcp_layer().async_connect(endpoints, use_tuple);
+    const watchdog::watch watched(*dog, *conn, deadline);
+    auto [connect_ec, endpoint] = co_await asio::async_connect(conn->tcp_layer(), endpoints, use_tuple);
+    if (watched.expired()) co_return connect_error(beast::error::timeout, "connecting to");
     if (connect_ec) co_return connect_error(connect_ec, "connecting to");
     error_code ignored;  // Nagle only delays; the exchange works either way
-    conn->tcp_layer().socket().set_option(tcp::no_delay(true), ignored);
+    conn->tcp_layer().set_option(tcp::no_delay(true), ignored);
 
     if (conn->tls) {
       // SNI carries host names only (RFC 6066 forbids IP literals there). SSL_ctrl is what
@@ -271,9 +454,9 @@ struct client::impl {
             return false;
           });
       auto [handshake_ec] = co_await conn->tls->async_handshake(ssl::stream_base::client, use_tuple);
+      if (watched.expired()) co_return connect_error(beast::error::timeout, "TLS handshake with");
       if (handshake_ec) co_return handshake_error(handshake_ec, *conn);
     }
-    conn->tcp_layer().expires_never();
     co_return conn;
   }
 
@@ -293,31 +476,39 @@ struct client::impl {
     return error{errc::connection_lost, what + " failed: " + ec.message()};
   }
 
-  // One request and its response on `stream`, all within request_timeout.
+  // One request and its response on `stream`, all within request_timeout. The head is formatted
+  // into the connection's own buffer and goes out with the body in one gathered write.
   template <class Stream>
-  asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& conn, const wire_request& message) {
+  asio::awaitable<exchange_outcome> exchange(Stream& stream, connection& conn, const request& req) {
     exchange_outcome out;
-    conn.tcp_layer().expires_after(config.request_timeout);
+    const watchdog::watch watched(*dog, conn, std::chrono::steady_clock::now() + config.request_timeout);
+    // What the watchdog's close left behind is an abort, or whatever the stream made of it.
+    const auto failure = [&watched](const error_code& ec) { return watched.expired() ? beast::error::timeout : ec; };
 
-    auto [write_ec, written] = co_await bhttp::async_write(stream, message, use_tuple);
+    format_head(conn.head, url.path, req, host_header, config.user_agent);
+    const std::array<asio::const_buffer, 2> wire{asio::buffer(conn.head), asio::buffer(req.body)};
+    auto [write_ec, written] = co_await asio::async_write(stream, wire, use_tuple);
     if (write_ec) {
-      out.value = exchange_error(write_ec, "sending the request to");
-      out.nothing_received = is_peer_close(write_ec);
+      out.value = exchange_error(failure(write_ec), "sending the request to");
+      out.nothing_received = !watched.expired() && is_peer_close(write_ec);
       co_return out;
     }
 
     // The cap counts header and body bytes; the header limit is the whole cap, the body gets
     // what the header left over.
     const std::uint64_t cap = config.max_response_bytes;
-    bhttp::response_parser<bhttp::string_body> parser;
+    response answer;
+    answer.headers.reserve(8);
+    response_parser parser(answer);
     parser.header_limit(
         static_cast<std::uint32_t>(std::min<std::uint64_t>(cap, std::numeric_limits<std::uint32_t>::max())));
     parser.body_limit(cap);
 
     auto [header_ec, header_bytes] = co_await bhttp::async_read_header(stream, conn.buffer, parser, use_tuple);
     if (header_ec) {
-      out.value = exchange_error(header_ec, "reading the response from");
-      out.nothing_received = is_peer_close(header_ec) && !parser.got_some() && conn.buffer.size() == 0;
+      out.value = exchange_error(failure(header_ec), "reading the response from");
+      out.nothing_received =
+          !watched.expired() && is_peer_close(header_ec) && !parser.got_some() && conn.buffer.size() == 0;
       co_return out;
     }
     const std::uint64_t body_room = cap - std::min<std::uint64_t>(header_bytes, cap);
@@ -329,26 +520,19 @@ struct client::impl {
 
     auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, conn.buffer, parser, use_tuple);
     if (body_ec) {
-      out.value = exchange_error(body_ec, "reading the response from");
+      out.value = exchange_error(failure(body_ec), "reading the response from");
       co_return out;
     }
 
-    auto& message_in = parser.get();
-    out.reusable = message_in.keep_alive() && !parser.need_eof() && conn.buffer.size() == 0;
-    response r;
-    r.status = message_in.result_int();
-    r.headers.reserve(static_cast<std::size_t>(std::distance(message_in.begin(), message_in.end())));
-    for (const auto& field : message_in)
-      r.headers.push_back(header_field{std::string(field.name_string()), std::string(field.value())});
-    r.body = std::move(message_in.body());
-    out.value = std::move(r);
-    conn.tcp_layer().expires_never();
+    // A watchdog that fired after the last byte arrived closed the connection all the same.
+    out.reusable = parser.keep_alive() && !parser.need_eof() && conn.buffer.size() == 0 && !watched.expired();
+    out.value = std::move(answer);
     co_return out;
   }
 
-  asio::awaitable<result<response>> send(request req) {
+  // `req` lives in client::send's frame, which turns Asio's cancellation exception into an error.
+  asio::awaitable<result<response>> send(const request& req) {
     if (auto valid = validate(req); !valid) co_return valid.error();
-    const wire_request message = build(req);
 
     if (available_permits > 0) {
       --available_permits;
@@ -387,9 +571,9 @@ struct client::impl {
       // Not a ?: with two co_awaits: GCC 12 miscompiles co_await inside a conditional operator.
       exchange_outcome outcome;
       if (conn.tls)
-        outcome = co_await exchange(*conn.tls, conn, message);
+        outcome = co_await exchange(*conn.tls, conn, req);
       else
-        outcome = co_await exchange(*conn.plain, conn, message);
+        outcome = co_await exchange(*conn.plain, conn, req);
 
       // The keep-alive race: a server may close an idle connection just as we start reusing
       // it, and then we see EOF or a reset before any byte of a response. Retrying once on a
@@ -442,7 +626,7 @@ client::~client() = default;
 
 asio::awaitable<result<response>> client::send(request req) {
   try {
-    co_return co_await impl_->send(std::move(req));
+    co_return co_await impl_->send(req);
   } catch (const boost::system::system_error& e) {
     // Once the coroutine's cancellation state is cancelled, Asio throws operation_aborted from
     // the next co_await even between operations; callers get it as an error like any other.
