@@ -28,12 +28,16 @@ class slot_semaphore {
   // Errors: operation_aborted when the awaiting coroutine is cancelled before it got a slot (it
   // then holds none). Callers check their cancellation state first: a co_await of this
   // awaitable in an already cancelled coroutine throws.
+  // A slot at once when one is free and nobody queues before us: no coroutine frame to pay for.
+  bool try_acquire() {
+    if (available_ == 0 || !waiters_.empty()) return false;
+    --available_;
+    ++held_;
+    return true;
+  }
+
   asio::awaitable<boost::system::error_code> acquire() {
-    if (available_ > 0 && waiters_.empty()) {
-      --available_;
-      ++held_;
-      co_return boost::system::error_code{};
-    }
+    if (try_acquire()) co_return boost::system::error_code{};
     waiter w{asio::steady_timer(co_await asio::this_coro::executor, asio::steady_timer::time_point::max())};
     const enrolment queued(*this, w);
     const auto ec = std::get<0>(co_await w.timer.async_wait(asio::as_tuple(asio::use_awaitable)));
@@ -112,27 +116,15 @@ random_source default_random() {
   return [engine] { return static_cast<double>((*engine)() >> 11) * 0x1.0p-53; };
 }
 
-// Runs the transport in a coroutine of its own, so that its cancellation slot is ours to signal
-// (the timeout's terminal cancellation, or our caller's as its state filters it): accept it all.
-// A transport that lets a system_error escape (an Asio op in a cancelled coroutine throws) is
-// answered as that error: it is a failed exchange, not a bug of ours.
-asio::awaitable<result<http::response>> run_transport(const transport& send, http::request req) {
-  co_await asio::this_coro::reset_cancellation_state(asio::enable_total_cancellation());
-  try {
-    co_return co_await send(std::move(req));
-  } catch (const boost::system::system_error& e) {
-    co_return error{e.code(), std::string("billing exchange failed: ") + e.what()};
-  }
-}
-
-// What an exchange and the coroutine running its transport share. The transport's handler owns
-// a reference, so the signal its operations are bound to outlives them however the two frames
-// end (a stopped io_context destroys them in no particular order).
-struct exchange_race {
-  exchange_race(const asio::any_io_executor& ex, milliseconds timeout) : deadline(ex, timeout) {}
+// What one exchange needs besides its transport, kept and reused: a timer looks its service up
+// under a mutex when constructed, and a cancellation signal keeps the memory of the handler it
+// last held. At most `concurrency` exchanges run at once, so at most that many kits exist.
+struct exchange_kit {
+  explicit exchange_kit(const asio::any_io_executor& ex) : deadline(ex) {}
   // Expiry is the timeout; an early wake-up (cancel) means the transport ended or our caller
   // cancelled us.
   asio::steady_timer deadline;
+  // The transport runs in a coroutine of its own so that its cancellation slot is this one.
   asio::cancellation_signal stop_transport;
   bool ended = false;
   result<http::response> answer = error{};
@@ -159,46 +151,129 @@ struct client::impl {
         sleep(s ? std::move(s) : sleeper(timer_sleep)),
         slots(config.concurrency) {}
 
+  std::vector<std::unique_ptr<exchange_kit>> spare_kits;
+
   // One exchange bounded by post_timeout. On timeout the transport is cancelled (terminal) and
-  // awaited, so nothing of this exchange is left running when this returns.
-  // A timer and a spawned transport rather than a parallel group: the same race for a fraction
-  // of the instructions, which count at thousands of posts a second.
-  asio::awaitable<result<http::response>> exchange(const http::request& req, std::string_view who) {
+  // awaited, so nothing of this exchange is left running when this returns. Our caller's
+  // cancellation reaches the transport as terminal cancellation, likewise awaited.
+  // A reused timer and signal and a spawned transport rather than a parallel group: the same
+  // race for a fraction of the instructions, which count at thousands of posts a second.
+  // The request is built here, for each try, as the transport consumes it: one copy of the body
+  // per try, and none of it in post()'s frame.
+  asio::awaitable<result<http::response>> exchange(const std::string& charge_number, const std::string& raw_charge_json,
+                                                   std::string_view who) {
+    auto req = make_post(config.target, charge_number, raw_charge_json);
+    if (!req) co_return req.error();  // post() checked the same inputs: not reached
     const auto ex = co_await asio::this_coro::executor;
-    auto race = std::make_shared<exchange_race>(ex, config.post_timeout);
-    asio::co_spawn(ex, run_transport(send, req),
-                   asio::bind_cancellation_slot(race->stop_transport.slot(),
-                                                [race](std::exception_ptr e, result<http::response> r) {
-                                                  race->ended = true;
-                                                  race->failure = e;
-                                                  race->answer = std::move(r);
-                                                  race->deadline.cancel();
+    std::unique_ptr<exchange_kit> kit;
+    if (spare_kits.empty()) {
+      kit = std::make_unique<exchange_kit>(ex);
+    } else {
+      kit = std::move(spare_kits.back());
+      spare_kits.pop_back();
+    }
+    // Back to the spares only once the transport has ended, which the loop below waits for.
+    struct give_back {
+      std::vector<std::unique_ptr<exchange_kit>>& spares;
+      std::unique_ptr<exchange_kit>& kit;
+      ~give_back() { spares.push_back(std::move(kit)); }
+    } on_exit{spare_kits, kit};
+
+    exchange_kit& k = *kit;
+    k.ended = false;
+    k.failure = nullptr;
+    k.deadline.expires_after(config.post_timeout);
+    asio::co_spawn(ex, send(std::move(*req)),
+                   asio::bind_cancellation_slot(k.stop_transport.slot(),
+                                                [&k](std::exception_ptr e, result<http::response> r) {
+                                                  k.ended = true;
+                                                  k.failure = e;
+                                                  k.answer = std::move(r);
+                                                  k.deadline.cancel();
                                                 }));
     // The transport is awaited even after our caller cancelled us, and a co_await in a cancelled
     // coroutine throws unless told otherwise: the caller's setting is restored before returning.
     const bool throws_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
     co_await asio::this_coro::throw_if_cancelled(false);
     bool timed_out = false;
-    while (!race->ended) {
+    while (!k.ended) {
       // No structured binding here: GCC 12 mishandles them in coroutine frames.
-      const auto ec = std::get<0>(co_await race->deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
-      if (race->ended) break;
-      if (!ec) {
-        timed_out = true;
-        race->stop_transport.emit(asio::cancellation_type::terminal);
-      } else {
-        // Our caller cancelled us: pass it on as its state let it through.
-        const auto how = (co_await asio::this_coro::cancellation_state).cancelled();
-        race->stop_transport.emit(how != asio::cancellation_type::none ? how : asio::cancellation_type::terminal);
-      }
-      race->deadline.expires_at(asio::steady_timer::time_point::max());
+      const auto ec = std::get<0>(co_await k.deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+      if (k.ended) break;
+      if (!ec) timed_out = true;  // otherwise our caller cancelled us
+      k.stop_transport.emit(asio::cancellation_type::terminal);
+      k.deadline.expires_at(asio::steady_timer::time_point::max());
     }
     co_await asio::this_coro::throw_if_cancelled(throws_if_cancelled);
-    if (race->failure) std::rethrow_exception(race->failure);  // a transport bug, for the task boundary
+
+    // A transport that lets a system_error escape (an Asio op in a cancelled coroutine throws)
+    // failed its exchange; any other exception is a bug of the transport, for the task boundary.
+    std::optional<error> thrown;
+    if (k.failure) {
+      try {
+        std::rethrow_exception(k.failure);
+      } catch (const boost::system::system_error& e) {
+        thrown = error{e.code(), std::string("billing exchange failed: ") + e.what()};
+      }
+    }
     if (timed_out)
       co_return error{errc::request_timeout, "billing post of charge '" + std::string(who) + "' got no answer within " +
                                                  std::to_string(config.post_timeout.count()) + " ms"};
-    co_return std::move(race->answer);
+    if (thrown) co_return std::move(*thrown);
+    co_return std::move(k.answer);
+  }
+
+  // What one try came to: the call's outcome when billing's answer settles it, otherwise the
+  // failure to retry or give up on, with billing's Retry-After. Logs what it finds. Plain code,
+  // kept out of post()'s coroutine frame.
+  struct verdict {
+    std::optional<outcome> settled;
+    error failure;
+    std::optional<milliseconds> retry_after;
+  };
+
+  verdict judge(result<http::response> exchanged, unsigned attempt, const std::string& who) const {
+    verdict v;
+    if (!exchanged) {
+      v.failure = exchanged.error();  // error() returns by value: already an rvalue
+      return v;
+    }
+    auto classified = classify(*exchanged, std::chrono::system_clock::now(), config.max_retry_after);
+    if (auto* b = std::get_if<billed>(&classified)) {
+      log.debug("billing.billed", {{"number", who}, {"reference", quote_peer_text(b->reference, 64)},
+                                   {"replay", b->replay}, {"attempt", attempt}});
+      v.settled = outcome{std::move(*b)};
+    } else if (auto* r = std::get_if<rejected>(&classified)) {
+      log.error("billing.rejected", {{"number", who}, {"status", r->status}, {"reason", r->reason}});
+      v.settled = outcome{std::move(*r)};
+    } else if (auto* t = std::get_if<transient>(&classified)) {
+      v.failure = error{errc::billing_transient, "billing post of charge '" + who + "': " + t->reason};
+      if (t->retry_after) v.retry_after = milliseconds(*t->retry_after);
+    } else {
+      auto& p = std::get<protocol_error>(classified);
+      log.error("billing.protocol_error", {{"number", who}, {"status", p.status}, {"reason", p.reason}});
+      v.failure = error{errc::billing_protocol_error, "billing post of charge '" + who + "': " + p.reason};
+    }
+    return v;
+  }
+
+  // After a failed try: the call's outcome when it gives up now, logged as billing.gave_up;
+  // otherwise nothing, and `delay` is the wait before the next try, logged as billing.post_retry.
+  std::optional<outcome> give_up_or_wait(verdict& v, unsigned attempt, const std::string& who, milliseconds& delay) {
+    // A certificate billing's server presents that we refuse (untrusted, expired, another
+    // host's name), or TLS the two ends cannot agree on: every repetition gets the same answer
+    // until a person acts, so this post stops now; the engine keeps the charge for a later try.
+    if (attempt >= config.max_attempts || v.failure.code == make_error_code(errc::tls_handshake_failed)) {
+      log.warn("billing.gave_up", {{"number", who}, {"attempts", attempt}, {"reason", describe(v.failure)}});
+      return outcome{gave_up{attempt, std::move(v.failure), v.retry_after}};
+    }
+    delay = retry_delay(config.backoff, attempt, v.retry_after, random());
+    log.warn("billing.post_retry", {{"number", who},
+                                    {"attempt", attempt},
+                                    {"delay_ms", static_cast<std::int64_t>(delay.count())},
+                                    {"retry_after_ms", static_cast<std::int64_t>(v.retry_after ? v.retry_after->count() : -1)},
+                                    {"reason", describe(v.failure)}});
+    return std::nullopt;
   }
 };
 
@@ -216,9 +291,8 @@ std::size_t client::in_flight() const { return impl_->slots.held(); }
 
 asio::awaitable<result<outcome>> client::post(std::string charge_number, std::string raw_charge_json) {
   impl& m = *impl_;
-  auto req = make_post(m.config.target, charge_number, raw_charge_json);
-  if (!req) co_return req.error();
-  raw_charge_json.clear();  // the request holds its own copy
+  // Refused before any try: the same refusal would come on every try.
+  if (auto checked = check_post(m.config.target, charge_number); !checked) co_return checked.error();
   const std::string who = quote_peer_text(charge_number, 64);
   const auto cancelled = [&who](std::string_view where) {
     return error{asio::error::operation_aborted, "billing post of charge '" + who + "' cancelled " + std::string(where)};
@@ -228,53 +302,20 @@ asio::awaitable<result<outcome>> client::post(std::string charge_number, std::st
   // co_await in a cancelled coroutine throws (the caller's throw_if_cancelled, left as it is).
   for (unsigned attempt = 1;; ++attempt) {
     if (is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("before its try");
-    if (const auto ec = co_await m.slots.acquire()) co_return cancelled("while waiting for a free slot");
+    if (!m.slots.try_acquire()) {
+      if (const auto ec = co_await m.slots.acquire()) co_return cancelled("while waiting for a free slot");
+    }
     slot_guard slot(m.slots);
     if (is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("while waiting for a free slot");
 
-    auto exchanged = co_await m.exchange(*req, who);
+    auto exchanged = co_await m.exchange(charge_number, raw_charge_json, who);
     slot.reset();
     if (is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("during its exchange");
 
-    error failure;
-    std::optional<milliseconds> retry_after;
-    if (!exchanged) {
-      failure = exchanged.error();  // error() returns by value: already an rvalue
-    } else {
-      auto classified = classify(*exchanged, std::chrono::system_clock::now(), m.config.max_retry_after);
-      if (auto* b = std::get_if<billed>(&classified)) {
-        m.log.debug("billing.billed", {{"number", who}, {"reference", quote_peer_text(b->reference, 64)},
-                                        {"replay", b->replay}, {"attempt", attempt}});
-        co_return outcome{std::move(*b)};
-      }
-      if (auto* r = std::get_if<rejected>(&classified)) {
-        m.log.error("billing.rejected", {{"number", who}, {"status", r->status}, {"reason", r->reason}});
-        co_return outcome{std::move(*r)};
-      }
-      if (auto* t = std::get_if<transient>(&classified)) {
-        failure = error{errc::billing_transient, "billing post of charge '" + who + "': " + t->reason};
-        if (t->retry_after) retry_after = milliseconds(*t->retry_after);
-      } else {
-        auto& p = std::get<protocol_error>(classified);
-        m.log.error("billing.protocol_error", {{"number", who}, {"status", p.status}, {"reason", p.reason}});
-        failure = error{errc::billing_protocol_error, "billing post of charge '" + who + "': " + p.reason};
-      }
-    }
-
-    // A certificate billing's server presents that we refuse (untrusted, expired, another
-    // host's name), or TLS the two ends cannot agree on: every repetition gets the same answer
-    // until a person acts, so this post stops now; the engine keeps the charge for a later try.
-    if (attempt >= m.config.max_attempts || failure.code == make_error_code(errc::tls_handshake_failed)) {
-      m.log.warn("billing.gave_up", {{"number", who}, {"attempts", attempt}, {"reason", describe(failure)}});
-      co_return outcome{gave_up{attempt, std::move(failure), retry_after}};
-    }
-
-    const auto delay = retry_delay(m.config.backoff, attempt, retry_after, m.random());
-    m.log.warn("billing.post_retry", {{"number", who},
-                                      {"attempt", attempt},
-                                      {"delay_ms", static_cast<std::int64_t>(delay.count())},
-                                      {"retry_after_ms", static_cast<std::int64_t>(retry_after ? retry_after->count() : -1)},
-                                      {"reason", describe(failure)}});
+    auto judged = m.judge(std::move(exchanged), attempt, who);
+    if (judged.settled) co_return std::move(*judged.settled);
+    milliseconds delay{0};
+    if (auto ended = m.give_up_or_wait(judged, attempt, who, delay)) co_return std::move(*ended);
     const auto slept = co_await m.sleep(delay);
     if (slept || is_set(co_await asio::this_coro::cancellation_state)) co_return cancelled("while waiting to retry");
   }

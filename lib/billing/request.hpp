@@ -21,6 +21,11 @@ struct post_target {
 // the same on every retry so that billing can never bill a charge twice.
 // Errors: invalid_argument when the number is empty or either header value would carry control
 // characters (they cannot travel in a header; the diagnostic never shows the token).
-result<http::request> make_post(const post_target& to, std::string_view charge_number, std::string_view raw_charge_json);
+// `raw_charge_json` is moved into the body: pass an rvalue to spare a copy.
+result<http::request> make_post(const post_target& to, std::string_view charge_number, std::string raw_charge_json);
+
+// The checks of make_post alone, building nothing: whether make_post(to, charge_number, ...)
+// succeeds, and its error when not.
+result<void> check_post(const post_target& to, std::string_view charge_number);
 
 }  // namespace chargerecon::billing

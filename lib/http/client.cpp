@@ -227,12 +227,6 @@ struct exchange_outcome {
   bool reusable = false;
 };
 
-bool iequals(std::string_view a, std::string_view b) {
-  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](char x, char y) {
-    return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
-  });
-}
-
 bool is_token_char(unsigned char c) {
   if (c >= '0' && c <= '9') return true;
   if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z') return true;
@@ -270,12 +264,14 @@ std::string_view trim_blanks(std::string_view v) {
   return v;
 }
 
-// The request line and fields of `req` (validated) into `out`, byte for byte what Beast's
-// serializer wrote from the message we used to build: Host and User-Agent first, then the
-// caller's headers, Content-Type, and Content-Length on a POST or any request with a body; a
-// field set again under the same name (any case) replaces the earlier one, in the later place.
+// The request line and fields of `req` into `out`, byte for byte what Beast's serializer wrote
+// from the message we used to build: Host and User-Agent first, then the caller's headers,
+// Content-Type, and Content-Length on a POST or any request with a body; a field set again under
+// the same name (any case) replaces the earlier one, in the later place. `req` passed validate():
+// it sets neither Host nor Content-Length.
 void format_head(std::string& out, std::string_view path, const request& req, std::string_view host,
                  std::string_view user_agent) {
+  using namespace std::string_view_literals;
   std::string_view relative = req.target;
   // The base path already ends with '/': "/a/" + "/b" would address "/a//b".
   if (!relative.empty() && relative.front() == '/') relative.remove_prefix(1);
@@ -286,34 +282,33 @@ void format_head(std::string& out, std::string_view path, const request& req, st
     length = std::string_view(length_text.data(), static_cast<std::size_t>(printed.ptr - length_text.data()));
   }
 
-  const std::size_t own_after = 2 + req.headers.size();  // Content-Type, Content-Length
-  const std::size_t count = own_after + 2;
-  // Name and value of field `i`; a null name for one that is not sent.
-  const auto field_at = [&](std::size_t i) -> std::pair<std::string_view, std::string_view> {
-    if (i == 0) return {"Host", host};
-    if (i == 1) return {"User-Agent", user_agent};
-    if (i < own_after) return {req.headers[i - 2].name, req.headers[i - 2].value};
-    if (i == own_after) return {req.content_type.empty() ? std::string_view() : "Content-Type", req.content_type};
-    return {length.empty() ? std::string_view() : "Content-Length", length};
+  const auto& fields = req.headers;
+  // Whether a field named `name` is set again by the caller's headers from `from` on, or by the
+  // Content-Type that follows them.
+  const auto set_again = [&](std::size_t from, std::string_view name) {
+    for (std::size_t later = from; later < fields.size(); ++later)
+      if (iequals(fields[later].name, name)) return true;
+    return !req.content_type.empty() && iequals("Content-Type"sv, name);
+  };
+  const auto put = [&out](std::string_view name, std::string_view value) {
+    out.append(name);
+    out.append(": "sv);
+    out.append(trim_blanks(value));
+    out.append("\r\n"sv);
   };
 
   out.clear();
-  out += req.verb == method::post ? "POST " : "GET ";
-  out += path;
-  out += relative;
-  out += " HTTP/1.1\r\n";
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto [name, value] = field_at(i);
-    if (name.empty()) continue;
-    bool replaced = false;
-    for (std::size_t later = i + 1; later < count && !replaced; ++later) replaced = iequals(field_at(later).first, name);
-    if (replaced) continue;
-    out += name;
-    out += ": ";
-    out += trim_blanks(value);
-    out += "\r\n";
-  }
-  out += "\r\n";
+  out.append(req.verb == method::post ? "POST "sv : "GET "sv);
+  out.append(path);
+  out.append(relative);
+  out.append(" HTTP/1.1\r\n"sv);
+  put("Host"sv, host);
+  if (!set_again(0, "User-Agent"sv)) put("User-Agent"sv, user_agent);
+  for (std::size_t i = 0; i < fields.size(); ++i)
+    if (!set_again(i + 1, fields[i].name)) put(fields[i].name, fields[i].value);
+  if (!req.content_type.empty()) put("Content-Type"sv, req.content_type);
+  if (!length.empty()) put("Content-Length"sv, length);
+  out.append("\r\n"sv);
 }
 
 bool is_peer_close(const error_code& ec) {
@@ -530,65 +525,72 @@ struct client::impl {
     co_return out;
   }
 
-  // `req` lives in client::send's frame, which turns Asio's cancellation exception into an error.
-  asio::awaitable<result<response>> send(const request& req) {
-    if (auto valid = validate(req); !valid) co_return valid.error();
+  // client::send: the handler turns Asio's cancellation exception into an error, in the same
+  // coroutine frame (a wrapper coroutine would cost a frame per send).
+  asio::awaitable<result<response>> send(request req) {
+    try {
+      if (auto valid = validate(req); !valid) co_return valid.error();
 
-    if (available_permits > 0) {
-      --available_permits;
-    } else {
-      permit_waiter waiter(executor);
-      waiters.push_back(&waiter);
-      // Leaves the queue however the wait ends, a cancellation exception included.
-      struct dequeue {
-        impl& owner;
-        permit_waiter& w;
-        ~dequeue() {
-          if (!w.granted) owner.waiters.remove(&w);
-        }
-      } on_exit{*this, waiter};
-      co_await waiter.wake.async_wait(use_tuple);
-      // Only the caller's cancellation ends the wait without a permit. A permit granted in the
-      // same turn as the cancellation is kept: the exchange then aborts and hands it back.
-      if (!waiter.granted)
-        co_return error{asio::error::operation_aborted, "waiting for a free connection to " + peer + " cancelled"};
-    }
-    lease held(*this);
-
-    for (bool first_try = true;; first_try = false) {
-      bool reused = false;
-      if (first_try && !idle.empty()) {
-        held.conn = std::move(idle.back());
-        idle.pop_back();
-        reused = true;
+      if (available_permits > 0) {
+        --available_permits;
       } else {
-        auto opened = co_await open();
-        if (!opened) co_return std::move(opened).error();
-        held.conn = std::move(*opened);
+        permit_waiter waiter(executor);
+        waiters.push_back(&waiter);
+        // Leaves the queue however the wait ends, a cancellation exception included.
+        struct dequeue {
+          impl& owner;
+          permit_waiter& w;
+          ~dequeue() {
+            if (!w.granted) owner.waiters.remove(&w);
+          }
+        } on_exit{*this, waiter};
+        co_await waiter.wake.async_wait(use_tuple);
+        // Only the caller's cancellation ends the wait without a permit. A permit granted in the
+        // same turn as the cancellation is kept: the exchange then aborts and hands it back.
+        if (!waiter.granted)
+          co_return error{asio::error::operation_aborted, "waiting for a free connection to " + peer + " cancelled"};
       }
+      lease held(*this);
 
-      connection& conn = *held.conn;
-      // Not a ?: with two co_awaits: GCC 12 miscompiles co_await inside a conditional operator.
-      exchange_outcome outcome;
-      if (conn.tls)
-        outcome = co_await exchange(*conn.tls, conn, req);
-      else
-        outcome = co_await exchange(*conn.plain, conn, req);
+      for (bool first_try = true;; first_try = false) {
+        bool reused = false;
+        if (first_try && !idle.empty()) {
+          held.conn = std::move(idle.back());
+          idle.pop_back();
+          reused = true;
+        } else {
+          auto opened = co_await open();
+          if (!opened) co_return std::move(opened).error();
+          held.conn = std::move(*opened);
+        }
 
-      // The keep-alive race: a server may close an idle connection just as we start reusing
-      // it, and then we see EOF or a reset before any byte of a response. Retrying once on a
-      // fresh connection is safe because it is limited to exactly that case (a reused
-      // connection, nothing received): the peer closed a connection it considered idle. Our
-      // requests are idempotent besides (CRM.COM acknowledgements; billing posts carry an
-      // Idempotency-Key), so even a request the peer had started to process is harmless to
-      // repeat. Once any response byte arrived we never retry: the caller decides.
-      if (!outcome.value && reused && outcome.nothing_received) {
-        held.conn->close();
-        held.conn.reset();
-        continue;
+        connection& conn = *held.conn;
+        // Not a ?: with two co_awaits: GCC 12 miscompiles co_await inside a conditional operator.
+        exchange_outcome outcome;
+        if (conn.tls)
+          outcome = co_await exchange(*conn.tls, conn, req);
+        else
+          outcome = co_await exchange(*conn.plain, conn, req);
+
+        // The keep-alive race: a server may close an idle connection just as we start reusing
+        // it, and then we see EOF or a reset before any byte of a response. Retrying once on a
+        // fresh connection is safe because it is limited to exactly that case (a reused
+        // connection, nothing received): the peer closed a connection it considered idle. Our
+        // requests are idempotent besides (CRM.COM acknowledgements; billing posts carry an
+        // Idempotency-Key), so even a request the peer had started to process is harmless to
+        // repeat. Once any response byte arrived we never retry: the caller decides.
+        if (!outcome.value && reused && outcome.nothing_received) {
+          held.conn->close();
+          held.conn.reset();
+          continue;
+        }
+        if (outcome.value && outcome.reusable) idle.push_back(std::move(held.conn));
+        co_return std::move(outcome.value);
       }
-      if (outcome.value && outcome.reusable) idle.push_back(std::move(held.conn));
-      co_return std::move(outcome.value);
+    } catch (const boost::system::system_error& e) {
+      // Once the coroutine's cancellation state is cancelled, Asio throws operation_aborted from
+      // the next co_await even between operations; callers get it as an error like any other.
+      co_return error{e.code(), "HTTP exchange with " + peer + " aborted"};
     }
   }
 };
@@ -624,15 +626,7 @@ result<std::unique_ptr<client>> client::create(asio::any_io_executor executor, c
 client::client(std::unique_ptr<impl> p) : impl_(std::move(p)) {}
 client::~client() = default;
 
-asio::awaitable<result<response>> client::send(request req) {
-  try {
-    co_return co_await impl_->send(req);
-  } catch (const boost::system::system_error& e) {
-    // Once the coroutine's cancellation state is cancelled, Asio throws operation_aborted from
-    // the next co_await even between operations; callers get it as an error like any other.
-    co_return error{e.code(), "HTTP exchange with " + impl_->peer + " aborted"};
-  }
-}
+asio::awaitable<result<response>> client::send(request req) { return impl_->send(std::move(req)); }
 
 void client::close_idle() {
   for (auto& conn : impl_->idle) conn->close();

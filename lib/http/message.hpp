@@ -16,6 +16,9 @@ struct header_field {
   std::string value;
 };
 
+// Field names compared as HTTP compares them: ASCII letters in any case.
+bool iequals(std::string_view a, std::string_view b);
+
 // Case-insensitive look-up of a header's value.
 std::optional<std::string_view> find_header(const std::vector<header_field>& headers, std::string_view name);
 
