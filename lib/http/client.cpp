@@ -29,6 +29,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/error.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/buffer_traits.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
@@ -311,6 +313,18 @@ void format_head(std::string& out, std::string_view path, const request& req, st
   out.append("\r\n"sv);
 }
 
+// Parses what `buffer` already holds, as Beast's read does before reading more: a response
+// that arrived whole is then complete without another read, and without the trip through the
+// scheduler that even a read with nothing to read makes.
+void parse_buffered(bhttp::basic_parser<false>& parser, beast::flat_buffer& buffer, error_code& ec) {
+  while (!parser.is_done() && buffer.size() > 0) {
+    const auto used = parser.put(buffer.data(), ec);
+    buffer.consume(used);
+    if (ec || used == 0) break;
+  }
+  if (ec == bhttp::error::need_more) ec = {};
+}
+
 bool is_peer_close(const error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == asio::error::eof || ec == asio::error::connection_reset ||
          ec == asio::error::broken_pipe || ec == asio::error::connection_aborted || ec == ssl::error::stream_truncated;
@@ -433,6 +447,8 @@ struct client::impl {
     if (connect_ec) co_return connect_error(connect_ec, "connecting to");
     error_code ignored;  // Nagle only delays; the exchange works either way
     conn->tcp_layer().set_option(tcp::no_delay(true), ignored);
+    // Asio's own operations work alike; exchange()'s direct write of a request must never block.
+    if (!conn->tls) conn->tcp_layer().non_blocking(true, ignored);
 
     if (conn->tls) {
       // SNI carries host names only (RFC 6066 forbids IP literals there). SSL_ctrl is what
@@ -482,7 +498,18 @@ struct client::impl {
 
     format_head(conn.head, url.path, req, host_header, config.user_agent);
     const std::array<asio::const_buffer, 2> wire{asio::buffer(conn.head), asio::buffer(req.body)};
-    auto [write_ec, written] = co_await asio::async_write(stream, wire, use_tuple);
+    beast::buffers_suffix<std::array<asio::const_buffer, 2>> unsent(wire);
+    error_code write_ec;
+    if constexpr (std::is_same_v<Stream, tcp::socket>) {
+      // The socket is non-blocking: a request that fits its send buffer (they all do) leaves at
+      // once, without an operation through the reactor and the scheduler.
+      unsent.consume(stream.write_some(wire, write_ec));
+      if (write_ec == asio::error::would_block || write_ec == asio::error::try_again) write_ec = {};
+    }
+    if (!write_ec && beast::buffer_bytes(unsent) > 0) {
+      auto [ec, written] = co_await asio::async_write(stream, unsent, use_tuple);
+      write_ec = ec;
+    }
     if (write_ec) {
       out.value = exchange_error(failure(write_ec), "sending the request to");
       out.nothing_received = !watched.expired() && is_peer_close(write_ec);
@@ -513,7 +540,12 @@ struct client::impl {
     }
     parser.body_limit(body_room);
 
-    auto [body_ec, body_bytes] = co_await bhttp::async_read(stream, conn.buffer, parser, use_tuple);
+    error_code body_ec;
+    parse_buffered(parser, conn.buffer, body_ec);
+    if (!body_ec && !parser.is_done()) {
+      auto [read_ec, body_bytes] = co_await bhttp::async_read(stream, conn.buffer, parser, use_tuple);
+      body_ec = read_ec;
+    }
     if (body_ec) {
       out.value = exchange_error(failure(body_ec), "reading the response from");
       co_return out;
