@@ -422,6 +422,52 @@ TEST(http_client, a_server_that_never_answers_yields_request_timeout) {
   ASSERT_TRUE(run_io(ioc, body(), io_deadline));
 }
 
+// One timer watches every exchange of a client: a hung exchange must time out on its own
+// deadline, neither earlier nor taking down exchanges that are still within theirs.
+TEST(http_client, each_exchange_times_out_on_its_own_deadline) {
+  asio::io_context ioc;
+  loopback_server server(ioc, [](const wire_request& req) {
+    reply r;
+    if (req.target() == "/hang") r.what = reply::kind::never_answer;
+    if (req.target() == "/slow") r.delay = 500ms;
+    return r;
+  });
+  server.start();
+
+  auto body = [&]() -> asio::awaitable<void> {
+    auto config = config_for(server);
+    config.request_timeout = 800ms;
+    auto c = make_client(ioc, config);
+    const auto start = std::chrono::steady_clock::now();
+    std::optional<result<response>> hung, slow;
+    std::chrono::steady_clock::duration hung_after{};
+    asio::co_spawn(ioc, c->send(get("hang")), [&](std::exception_ptr, result<response> r) {
+      hung_after = std::chrono::steady_clock::now() - start;
+      hung = std::move(r);
+    });
+    co_await wait_until([&] { return server.requests.size() == 1; });
+    for (int i = 0; i < 3; ++i) {
+      auto quick = co_await c->send(get("quick"));
+      EXPECT_TRUE(quick.has_value() && quick->status == 200) << describe(quick);
+    }
+    // Starts before the hung exchange's deadline and answers after it, well within its own.
+    asio::steady_timer pause(ioc, start + 500ms);
+    co_await pause.async_wait(asio::use_awaitable);
+    asio::co_spawn(ioc, c->send(get("slow")), [&](std::exception_ptr, result<response> r) { slow = std::move(r); });
+    co_await wait_until([&] { return hung.has_value() && slow.has_value(); });
+
+    EXPECT_TRUE(failed_with(*hung, errc::request_timeout)) << describe(*hung);
+    // On its own deadline: not before, and well before the slow exchange's (at about 1.3 s).
+    EXPECT_GE(hung_after, 800ms);
+    EXPECT_LT(hung_after, 1200ms);
+    EXPECT_TRUE(slow->has_value() && (*slow)->status == 200) << describe(*slow);
+    // The timed-out connection is closed, not pooled: the server sees the close.
+    co_await wait_until([&] { return server.closed >= 1; });
+    server.stop();
+  };
+  ASSERT_TRUE(run_io(ioc, body(), io_deadline));
+}
+
 TEST(http_client, a_response_over_the_cap_yields_response_too_large) {
   asio::io_context ioc;
   loopback_server server(ioc, [](const wire_request& req) {
