@@ -292,25 +292,32 @@ void format_head(std::string& out, std::string_view path, const request& req, st
       if (iequals(fields[later].name, name)) return true;
     return !req.content_type.empty() && iequals("Content-Type"sv, name);
   };
-  const auto put = [&out](std::string_view name, std::string_view value) {
-    out.append(name);
-    out.append(": "sv);
-    out.append(trim_blanks(value));
-    out.append("\r\n"sv);
+  // The same pieces twice: once to size the head, once to copy them into place (an append per
+  // piece, with its capacity check, costs more than the whole copy).
+  const auto pieces = [&](auto&& write) {
+    const auto put = [&write](std::string_view name, std::string_view value) {
+      write(name);
+      write(": "sv);
+      write(trim_blanks(value));
+      write("\r\n"sv);
+    };
+    write(req.verb == method::post ? "POST "sv : "GET "sv);
+    write(path);
+    write(relative);
+    write(" HTTP/1.1\r\n"sv);
+    put("Host"sv, host);
+    if (!set_again(0, "User-Agent"sv)) put("User-Agent"sv, user_agent);
+    for (std::size_t i = 0; i < fields.size(); ++i)
+      if (!set_again(i + 1, fields[i].name)) put(fields[i].name, fields[i].value);
+    if (!req.content_type.empty()) put("Content-Type"sv, req.content_type);
+    if (!length.empty()) put("Content-Length"sv, length);
+    write("\r\n"sv);
   };
-
-  out.clear();
-  out.append(req.verb == method::post ? "POST "sv : "GET "sv);
-  out.append(path);
-  out.append(relative);
-  out.append(" HTTP/1.1\r\n"sv);
-  put("Host"sv, host);
-  if (!set_again(0, "User-Agent"sv)) put("User-Agent"sv, user_agent);
-  for (std::size_t i = 0; i < fields.size(); ++i)
-    if (!set_again(i + 1, fields[i].name)) put(fields[i].name, fields[i].value);
-  if (!req.content_type.empty()) put("Content-Type"sv, req.content_type);
-  if (!length.empty()) put("Content-Length"sv, length);
-  out.append("\r\n"sv);
+  std::size_t size = 0;
+  pieces([&size](std::string_view piece) { size += piece.size(); });
+  out.resize(size);
+  char* at = out.data();
+  pieces([&at](std::string_view piece) { at = std::copy(piece.begin(), piece.end(), at); });
 }
 
 // Parses what `buffer` already holds, as Beast's read does before reading more: a response
