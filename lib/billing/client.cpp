@@ -7,7 +7,6 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
-
 #include <list>
 #include <random>
 #include <stdexcept>
@@ -183,14 +182,14 @@ struct client::impl {
     k.ended = false;
     k.failure = nullptr;
     k.deadline.expires_after(config.post_timeout);
-    asio::co_spawn(ex, send(std::move(*req)),
-                   asio::bind_cancellation_slot(k.stop_transport.slot(),
-                                                [&k](std::exception_ptr e, result<http::response> r) {
-                                                  k.ended = true;
-                                                  k.failure = e;
-                                                  k.answer = std::move(r);
-                                                  k.deadline.cancel();
-                                                }));
+    asio::co_spawn(
+        ex, send(std::move(*req)),
+        asio::bind_cancellation_slot(k.stop_transport.slot(), [&k](std::exception_ptr e, result<http::response> r) {
+          k.ended = true;
+          k.failure = e;
+          k.answer = std::move(r);
+          k.deadline.cancel();
+        }));
     // The transport is awaited even after our caller cancelled us, and a co_await in a cancelled
     // coroutine throws unless told otherwise: the caller's setting is restored before returning.
     const bool throws_if_cancelled = co_await asio::this_coro::throw_if_cancelled();
@@ -240,8 +239,10 @@ struct client::impl {
     }
     auto classified = classify(*exchanged, std::chrono::system_clock::now(), config.max_retry_after);
     if (auto* b = std::get_if<billed>(&classified)) {
-      log.debug("billing.billed", {{"number", who}, {"reference", quote_peer_text(b->reference, 64)},
-                                   {"replay", b->replay}, {"attempt", attempt}});
+      log.debug("billing.billed", {{"number", who},
+                                   {"reference", quote_peer_text(b->reference, 64)},
+                                   {"replay", b->replay},
+                                   {"attempt", attempt}});
       v.settled = outcome{std::move(*b)};
     } else if (auto* r = std::get_if<rejected>(&classified)) {
       log.error("billing.rejected", {{"number", who}, {"status", r->status}, {"reason", r->reason}});
@@ -268,11 +269,12 @@ struct client::impl {
       return outcome{gave_up{attempt, std::move(v.failure), v.retry_after}};
     }
     delay = retry_delay(config.backoff, attempt, v.retry_after, random());
-    log.warn("billing.post_retry", {{"number", who},
-                                    {"attempt", attempt},
-                                    {"delay_ms", static_cast<std::int64_t>(delay.count())},
-                                    {"retry_after_ms", static_cast<std::int64_t>(v.retry_after ? v.retry_after->count() : -1)},
-                                    {"reason", describe(v.failure)}});
+    log.warn("billing.post_retry",
+             {{"number", who},
+              {"attempt", attempt},
+              {"delay_ms", static_cast<std::int64_t>(delay.count())},
+              {"retry_after_ms", static_cast<std::int64_t>(v.retry_after ? v.retry_after->count() : -1)},
+              {"reason", describe(v.failure)}});
     return std::nullopt;
   }
 };

@@ -18,6 +18,7 @@
 #include <openssl/x509_vfy.h>
 
 #include <algorithm>
+#include <array>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/address.hpp>
@@ -28,15 +29,14 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/asio/write.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/buffers_suffix.hpp>
 #include <boost/beast/core/buffer_traits.hpp>
+#include <boost/beast/core/buffers_suffix.hpp>
+#include <boost/beast/core/error.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/error.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
-#include <array>
 #include <charconv>
 #include <cstdint>
 #include <fstream>
@@ -154,9 +154,8 @@ class watchdog : public std::enable_shared_from_this<watchdog> {
     armed_ = true;
     armed_at_ = at;
     timer_.expires_at(at);
-    timer_.async_wait([self = shared_from_this(), generation = ++generation_](const error_code& ec) {
-      self->fired(generation, ec);
-    });
+    timer_.async_wait(
+        [self = shared_from_this(), generation = ++generation_](const error_code& ec) { self->fired(generation, ec); });
   }
 
   void fired(unsigned generation, const error_code& ec) {
