@@ -1082,17 +1082,20 @@ void sqlite_ledger::impl::apply_billed(std::string_view number, std::string_view
   const auto h = must_find_head(number);
   if (h.state == charge_state::billed && h.billing_reference == reference) return;
   if (h.state != charge_state::billing) refuse_state(number, h.state, "mark_billed");
-  {
+  const boost::json::object detail{{"reference", reference}};
+  try {
+    quick_transition(h, charge_state::billed, true, sql_mark_billed, {reference, text_of(now)}, now, "billed",
+                     detail_of(detail));
+  } catch (const sqlite::failure& f) {
+    // The reference's unique index refused it: only then is its holder looked up, for the
+    // diagnostic (a lookup per billed charge beforehand cost an index search each).
+    if (f.code() != SQLITE_CONSTRAINT_UNIQUE) throw;
     sqlite::use s(stmt(sql_charge_by_reference));
     s->bind_borrowed(1, reference);
-    if (s->step()) {
-      refuse(errc::ledger_duplicate_reference, "billing reference " + peer(reference) + " for charge " + peer(number) +
-                                                   " is already stored for charge " + peer(s->text(0)));
-    }
+    if (!s->step()) throw;
+    refuse(errc::ledger_duplicate_reference, "billing reference " + peer(reference) + " for charge " + peer(number) +
+                                                 " is already stored for charge " + peer(s->text(0)));
   }
-  const boost::json::object detail{{"reference", reference}};
-  quick_transition(h, charge_state::billed, true, sql_mark_billed, {reference, text_of(now)}, now, "billed",
-                   detail_of(detail));
 }
 
 void sqlite_ledger::impl::apply_held(std::string_view number, std::string_view reason, timestamp now) {
