@@ -854,28 +854,28 @@ struct reconciler::impl {
     const auto now = std::chrono::steady_clock::now();
     if (items.size() < cfg.ack_batch_size &&
         (ack_scan_wanted || now - last_ack_scan >= cfg.retry_scan_interval)) {
-      // The ledger still lists the charges of calls out, of this batch and of ack_ready as
-      // ready: ask for enough to fill the batch without them.
-      const auto limit =
-          cfg.ack_batch_size - items.size() + acks.excluded() + numbers.size() + ack_ready_status.size();
+      // The ledger still lists the charges of calls out, of this batch and of ack_ready (and
+      // billed answers about to join it) as ready: ask for enough to fill the batch without them.
+      const auto limit = cfg.ack_batch_size - items.size() + acks.excluded() + numbers.size() +
+                         ack_ready_status.size() + bill_answers_committing.size();
       auto ready = co_await worker.run([&] { return store.ready_to_ack(now_ts(), limit); });
       if (!ready) {
         ledger_failed("ready_to_ack", ready.error());
         co_return !items.empty();
       }
       last_ack_scan = now;
-      ack_scan_wanted = false;
+      // Ready charges this run did not queue (a previous run's, refusals due again, an
+      // operator's release), or as many rows as asked for (more may follow): look again at the
+      // next batch, not a retry_scan_interval later. A restart with thousands left billed
+      // acknowledges them at full speed.
+      ack_scan_wanted = ready->size() >= limit;
       for (auto& rec : *ready) {
         // Charge numbers are de-duplicated within a request, and sent by one call at a time.
         if (acks.carries(rec.number) || numbers.contains(rec.number)) continue;
         // Ours too: a billed answer whose commit this scan saw before we queued it.
         const bool known = ack_ready_status.contains(rec.number) || bill_answers_committing.contains(rec.number);
-        if (items.size() >= cfg.ack_batch_size) {
-          // Ready charges this run did not queue (a previous run's, refusals due again, an
-          // operator's release): look again at the next batch, not a retry_scan_interval later.
-          if (!known) ack_scan_wanted = true;
-          continue;
-        }
+        if (!known) ack_scan_wanted = true;
+        if (items.size() >= cfg.ack_batch_size) continue;
         ack_ready_status.erase(rec.number);  // its entry in ack_ready is skipped
         numbers.insert(rec.number);
         std::optional<std::string> ref;
