@@ -115,14 +115,15 @@ random_source default_random() {
   return [engine] { return static_cast<double>((*engine)() >> 11) * 0x1.0p-53; };
 }
 
-// What one exchange needs besides its transport, kept and reused: a timer looks its service up
-// under a mutex when constructed, and a cancellation signal keeps the memory of the handler it
-// last held. At most `concurrency` exchanges run at once, so at most that many kits exist.
+// What one exchange needs besides its transport, kept and reused: a cancellation signal keeps
+// the memory of the handler it last held. At most `concurrency` exchanges run at once, so at
+// most that many kits exist. The timer is the exchange's own: an I/O object belongs to the
+// io_context of the post that made it, which may be gone by the next post (the client may be
+// used from several, one after another), and must not be touched after it.
 struct exchange_kit {
-  explicit exchange_kit(const asio::any_io_executor& ex) : deadline(ex) {}
   // Expiry is the timeout; an early wake-up (cancel) means the transport ended or our caller
-  // cancelled us.
-  asio::steady_timer deadline;
+  // cancelled us. Set for one exchange.
+  std::optional<asio::steady_timer> deadline;
   // The transport runs in a coroutine of its own so that its cancellation slot is this one.
   asio::cancellation_signal stop_transport;
   bool ended = false;
@@ -166,7 +167,7 @@ struct client::impl {
     const auto ex = co_await asio::this_coro::executor;
     std::unique_ptr<exchange_kit> kit;
     if (spare_kits.empty()) {
-      kit = std::make_unique<exchange_kit>(ex);
+      kit = std::make_unique<exchange_kit>();
     } else {
       kit = std::move(spare_kits.back());
       spare_kits.pop_back();
@@ -175,20 +176,23 @@ struct client::impl {
     struct give_back {
       std::vector<std::unique_ptr<exchange_kit>>& spares;
       std::unique_ptr<exchange_kit>& kit;
-      ~give_back() { spares.push_back(std::move(kit)); }
+      ~give_back() {
+        kit->deadline.reset();
+        spares.push_back(std::move(kit));
+      }
     } on_exit{spare_kits, kit};
 
     exchange_kit& k = *kit;
     k.ended = false;
     k.failure = nullptr;
-    k.deadline.expires_after(config.post_timeout);
+    k.deadline.emplace(ex, config.post_timeout);
     asio::co_spawn(
         ex, send(std::move(*req)),
         asio::bind_cancellation_slot(k.stop_transport.slot(), [&k](std::exception_ptr e, result<http::response> r) {
           k.ended = true;
           k.failure = e;
           k.answer = std::move(r);
-          k.deadline.cancel();
+          k.deadline->cancel();
         }));
     // The transport is awaited even after our caller cancelled us, and a co_await in a cancelled
     // coroutine throws unless told otherwise: the caller's setting is restored before returning.
@@ -197,11 +201,11 @@ struct client::impl {
     bool timed_out = false;
     while (!k.ended) {
       // No structured binding here: GCC 12 mishandles them in coroutine frames.
-      const auto ec = std::get<0>(co_await k.deadline.async_wait(asio::as_tuple(asio::use_awaitable)));
+      const auto ec = std::get<0>(co_await k.deadline->async_wait(asio::as_tuple(asio::use_awaitable)));
       if (k.ended) break;
       if (!ec) timed_out = true;  // otherwise our caller cancelled us
       k.stop_transport.emit(asio::cancellation_type::terminal);
-      k.deadline.expires_at(asio::steady_timer::time_point::max());
+      k.deadline->expires_at(asio::steady_timer::time_point::max());
     }
     co_await asio::this_coro::throw_if_cancelled(throws_if_cancelled);
 
