@@ -16,4 +16,10 @@ std::optional<std::string_view> find_header(const std::vector<header_field>& hea
   return std::nullopt;
 }
 
+std::string_view trim_field_value(std::string_view value) {
+  while (!value.empty() && (value.front() == ' ' || value.front() == '\t')) value.remove_prefix(1);
+  while (!value.empty() && (value.back() == ' ' || value.back() == '\t')) value.remove_suffix(1);
+  return value;
+}
+
 }  // namespace chargerecon::http

@@ -22,6 +22,9 @@ bool iequals(std::string_view a, std::string_view b);
 // Case-insensitive look-up of a header's value.
 std::optional<std::string_view> find_header(const std::vector<header_field>& headers, std::string_view name);
 
+// A field's value as Beast stores it: without the spaces and tabs around it.
+std::string_view trim_field_value(std::string_view value);
+
 struct request {
   method verb = method::get;
   // Path and query, already encoded (built with Boost.URL). The client prefixes the base

@@ -1,5 +1,7 @@
 #include "http/server.hpp"
 
+#include "http/response_text.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/bind_cancellation_slot.hpp>
 #include <boost/asio/buffer.hpp>
@@ -11,21 +13,24 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/message.hpp>
-#include <boost/beast/http/parser.hpp>
-#include <boost/beast/http/read.hpp>
-#include <boost/beast/http/string_body.hpp>
+#include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
 #include <boost/beast/ssl/ssl_stream.hpp>
 
 #include <array>
 #include <exception>
+#include <stdexcept>
 #include <list>
+#include <memory>
 #include <optional>
 #include <utility>
 
@@ -97,14 +102,121 @@ std::optional<method> to_method(bhttp::verb v) {
   }
 }
 
-server_request to_server_request(bhttp::request<bhttp::string_body>&& msg, method verb) {
-  server_request req;
-  req.verb = verb;
-  req.target = std::string(msg.target());
-  req.body = std::move(msg.body());
-  req.headers.reserve(static_cast<std::size_t>(std::distance(msg.begin(), msg.end())));
-  for (const auto& f : msg) req.headers.push_back({std::string(f.name_string()), std::string(f.value())});
-  return req;
+// Beast's HTTP parser feeding a server_request directly: no Beast message in between, so each
+// header is copied once, and the request's fields are what the handler receives.
+class request_reader final : public bhttp::basic_parser<true> {
+ public:
+  server_request request;
+  bhttp::verb verb = bhttp::verb::unknown;
+  unsigned version = 11;
+
+  // As Beast's message would answer them: the first Expect and Connection fields count.
+  std::string_view expect() const { return first_value("Expect").value_or(std::string_view{}); }
+  bool keep_alive() const {
+    const auto connection = first_value("Connection");
+    if (version < 11) return connection && bhttp::token_list{*connection}.exists("keep-alive");
+    return !connection || !bhttp::token_list{*connection}.exists("close");
+  }
+
+ private:
+  std::optional<std::string_view> first_value(std::string_view name) const {
+    for (const auto& h : request.headers)
+      if (beast::iequals(h.name, name)) return std::string_view(h.value);
+    return std::nullopt;
+  }
+
+  void on_request_impl(bhttp::verb method, beast::string_view, beast::string_view target, int v,
+                       error_code& ec) override {
+    verb = method;
+    request.target.assign(target.data(), target.size());
+    version = static_cast<unsigned>(v);
+    ec = {};
+  }
+  void on_response_impl(int, beast::string_view, int, error_code& ec) override { ec = {}; }
+  void on_field_impl(bhttp::field, beast::string_view name_string, beast::string_view value,
+                     error_code& ec) override {
+    ec = {};
+    auto& headers = request.headers;
+    if (headers.empty()) headers.reserve(8);
+    const std::string_view name_text(name_string.data(), name_string.size());
+    const auto kept = trim_field_value(std::string_view(value.data(), value.size()));
+    // Beast's message keeps a repeated name next to its first: the order handlers used to see.
+    auto at = headers.end();
+    for (auto it = headers.begin(); it != headers.end(); ++it)
+      if (beast::iequals(it->name, name_text)) at = std::next(it);
+    headers.insert(at, {std::string(name_text), std::string(kept)});
+  }
+  void on_header_impl(error_code& ec) override { ec = {}; }
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code& ec) override {
+    ec = {};
+    if (!content_length) return;
+    if (*content_length > request.body.max_size()) {
+      ec = bhttp::error::buffer_overflow;
+      return;
+    }
+    request.body.reserve(static_cast<std::size_t>(*content_length));
+  }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override { return append_body(body, ec); }
+  void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override { ec = {}; }
+  std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
+    return append_body(body, ec);
+  }
+  void on_finish_impl(error_code& ec) override { ec = {}; }
+
+  std::size_t append_body(beast::string_view body, error_code& ec) {
+    if (body.size() > request.body.max_size() - request.body.size()) {
+      ec = bhttp::error::buffer_overflow;
+      return 0;
+    }
+    request.body.append(body.data(), body.size());
+    ec = {};
+    return body.size();
+  }
+};
+
+std::optional<beast::flat_buffer::mutable_buffers_type> prepare(beast::flat_buffer& buffer, std::size_t n) {
+  try {
+    return buffer.prepare(n);
+  } catch (const std::length_error&) {
+    return std::nullopt;
+  }
+}
+
+// What Beast's async_read_header (whole_message false) or async_read (true) do, without their
+// composed-operation layers and the extra trip through the executor each of them makes: parse
+// what the buffer holds, read when the parser needs more, until the header or the message is done.
+template <class Stream>
+asio::awaitable<error_code> read_request(Stream& stream, beast::flat_buffer& buffer, request_reader& parser,
+                                         bool whole_message) {
+  parser.eager(whole_message);
+  const auto done = [&] { return whole_message ? parser.is_done() : parser.is_header_done(); };
+  while (!done()) {
+    error_code ec;
+    bool parse_first = buffer.size() != 0;
+    for (;;) {
+      if (parse_first) {
+        const auto used = parser.put(buffer.data(), ec);
+        buffer.consume(used);
+        if (ec != bhttp::error::need_more) break;
+      }
+      parse_first = true;
+      const auto size = beast::read_size(buffer, 65536);
+      if (size == 0) co_return error_code(bhttp::error::buffer_overflow);
+      const auto space = prepare(buffer, size);
+      if (!space) co_return error_code(bhttp::error::buffer_overflow);
+      auto [read_ec, n] = co_await stream.async_read_some(*space, use_tuple);
+      buffer.commit(n);
+      if (read_ec == asio::error::eof) {
+        if (!parser.got_some()) co_return error_code(bhttp::error::end_of_stream);
+        error_code eof_ec;
+        parser.put_eof(eof_ec);
+        co_return eof_ec;
+      }
+      if (read_ec) co_return read_ec;
+    }
+    if (ec) co_return ec;
+  }
+  co_return error_code{};
 }
 
 server_reply plain_reply(unsigned status, std::string_view message, server_reply::action what) {
@@ -115,67 +227,115 @@ server_reply plain_reply(unsigned status, std::string_view message, server_reply
   return r;
 }
 
-bhttp::response<bhttp::string_body> to_beast_response(server_reply&& reply, unsigned version, bool keep_alive) {
-  bhttp::response<bhttp::string_body> res;
-  res.version(version);
-  // A status outside 100..999 cannot be written: the handler has a bug, and the client gets a 500.
-  const unsigned status = reply.resp.status >= 100 && reply.resp.status <= 999 ? reply.resp.status : 500;
-  res.result(status);
-  for (auto& h : reply.resp.headers) res.insert(h.name, h.value);
-  if (res.find(bhttp::field::content_type) == res.end()) res.set(bhttp::field::content_type, "application/json");
-  res.body() = std::move(reply.resp.body);
-  res.keep_alive(keep_alive);
-  res.prepare_payload();
-  return res;
-}
+// Closes a connection whose client stays silent (or does not read) past its deadline. One timer
+// for the connection's life, re-armed only when it fires: a request moves the deadline with a
+// clock read, where Beast's stream timeouts arm and cancel a timer around every read and write.
+// Shared with the timer's handler, which may run after the connection is gone.
+class idle_watch : public std::enable_shared_from_this<idle_watch> {
+ public:
+  idle_watch(const asio::any_io_executor& ex, beast::tcp_stream& stream) : timer_(ex), stream_(&stream) {}
+
+  void expires_after(std::chrono::milliseconds d) {
+    deadline_ = clock::now() + d;
+    if (!armed_ || deadline_ < timer_.expiry()) arm();
+  }
+  void expires_never() { deadline_ = clock::time_point::max(); }
+  // The stream is going away: the timer must not touch it.
+  void release() {
+    stream_ = nullptr;
+    timer_.cancel();
+  }
+
+ private:
+  using clock = asio::steady_timer::clock_type;
+
+  void arm() {
+    armed_ = true;
+    timer_.expires_at(deadline_);
+    timer_.async_wait([self = shared_from_this(), generation = ++generation_](error_code) { self->on_wait(generation); });
+  }
+  void on_wait(std::uint64_t generation) {
+    if (generation != generation_) return;  // re-armed since
+    armed_ = false;
+    if (stream_ == nullptr || deadline_ == clock::time_point::max()) return;
+    if (deadline_ > clock::now()) {
+      arm();
+      return;
+    }
+    stream_->close();  // pending reads and writes end with an error; the connection ends
+  }
+
+  asio::steady_timer timer_;
+  beast::tcp_stream* stream_;
+  clock::time_point deadline_ = clock::time_point::max();
+  std::uint64_t generation_ = 0;
+  bool armed_ = false;
+};
+
+// Releases the watch when the connection's coroutine leaves, however it leaves.
+struct watch_guard {
+  std::shared_ptr<idle_watch> watch;
+  ~watch_guard() { watch->release(); }
+};
 
 // Ends a connection after an answer that said Connection: close, without letting a reset
 // destroy that answer in flight.
-asio::awaitable<void> close_gracefully(beast::tcp_stream& stream) {
+asio::awaitable<void> close_gracefully(tcp::socket&, beast::tcp_stream& lowest) {
   error_code ec;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  lowest.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (ec) co_return;
-  stream.expires_after(linger_time);
+  lowest.expires_after(linger_time);
   std::array<char, 4096> sink;
   for (;;) {
-    auto [read_ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    auto [read_ec, n] = co_await lowest.async_read_some(asio::buffer(sink), use_tuple);
     if (read_ec) break;
   }
-  stream.close();
+  lowest.close();
 }
 
-asio::awaitable<void> close_gracefully(beast::ssl_stream<beast::tcp_stream>& stream) {
+asio::awaitable<void> close_gracefully(beast::ssl_stream<beast::tcp_stream>& stream, beast::tcp_stream& lowest) {
   // close_notify, then the peer's, bounded: a client that never answers it costs linger_time.
-  beast::get_lowest_layer(stream).expires_after(linger_time);
+  lowest.expires_after(linger_time);
   co_await stream.async_shutdown(use_tuple);
-  beast::get_lowest_layer(stream).close();
+  lowest.close();
+}
+
+// Sends `out` whole. A plain socket takes an answer at once nearly always: try that first, and
+// wait for it only when it is full.
+asio::awaitable<error_code> write_answer(tcp::socket& socket, const std::string& out) {
+  error_code ec;
+  const auto sent = socket.write_some(asio::buffer(out), ec);
+  if (!ec && sent == out.size()) co_return ec;
+  if (ec && ec != asio::error::would_block) co_return ec;
+  const auto rest = asio::buffer(out) + (ec ? 0 : sent);
+  auto [write_ec, n] = co_await asio::async_write(socket, rest, use_tuple);
+  co_return write_ec;
+}
+
+asio::awaitable<error_code> write_answer(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& out) {
+  auto [write_ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+  co_return write_ec;
 }
 
 // Reads requests and answers them until the client leaves, an answer closes the connection,
 // or the server stops. Errors end the connection; they are the client's business, not ours.
 template <class Stream>
-asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_stream& lowest) {
+asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_stream& lowest, idle_watch& watch) {
   beast::flat_buffer buffer;
+  std::string out;
   for (;;) {
-    bhttp::request_parser<bhttp::string_body> parser;
+    request_reader parser;
     parser.body_limit(static_cast<std::uint64_t>(st.config.max_request_bytes));
-    lowest.expires_after(st.config.idle_timeout);
+    watch.expires_after(st.config.idle_timeout);
 
-    auto [header_ec, header_n] = co_await bhttp::async_read_header(stream, buffer, parser, use_tuple);
-    error_code ec = header_ec;
-    if (!ec) {
-      // curl and others wait for this before sending a large body.
-      const auto expect = parser.get()[bhttp::field::expect];
-      if (parser.get().version() >= 11 && beast::iequals(expect, "100-continue")) {
-        bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.get().version()};
-        auto [write_ec, write_n] = co_await bhttp::async_write(stream, go_on, use_tuple);
-        ec = write_ec;
-      }
+    error_code ec = co_await read_request(stream, buffer, parser, false);
+    // curl and others wait for this before sending a large body.
+    if (!ec && parser.version >= 11 && beast::iequals(parser.expect(), "100-continue")) {
+      bhttp::response<bhttp::empty_body> go_on{bhttp::status::continue_, parser.version};
+      auto [write_ec, write_n] = co_await bhttp::async_write(stream, go_on, use_tuple);
+      ec = write_ec;
     }
-    if (!ec) {
-      auto [body_ec, body_n] = co_await bhttp::async_read(stream, buffer, parser, use_tuple);
-      ec = body_ec;
-    }
+    if (!ec) ec = co_await read_request(stream, buffer, parser, true);
 
     std::optional<server_reply> reply;
     unsigned version = 11;
@@ -190,14 +350,14 @@ asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_strea
         reply = plain_reply(400, "malformed HTTP request", server_reply::action::respond_and_close);
       else
         co_return;  // the client left, timed out, or reset: nobody to answer
-      if (parser.is_header_done()) version = parser.get().version();
+      if (parser.is_header_done()) version = parser.version;
     } else {
-      lowest.expires_never();  // the handler may take its time on purpose
-      auto msg = parser.release();
-      version = msg.version();
-      keep_alive = msg.keep_alive();
-      if (const auto verb = to_method(msg.method())) {
-        reply = co_await st.on_request(to_server_request(std::move(msg), *verb));
+      watch.expires_never();  // the handler may take its time on purpose
+      version = parser.version;
+      keep_alive = parser.keep_alive();
+      if (const auto verb = to_method(parser.verb)) {
+        parser.request.verb = *verb;
+        reply = co_await st.on_request(std::move(parser.request));
       } else {
         reply = plain_reply(405, "method not allowed", server_reply::action::respond);
         reply->resp.headers.push_back({"Allow", "GET, POST"});
@@ -207,12 +367,14 @@ asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_strea
 
     if (reply->what == server_reply::action::drop) co_return;  // the stream's destructor closes the socket
     keep_alive = keep_alive && reply->what == server_reply::action::respond;
-    auto res = to_beast_response(std::move(*reply), version, keep_alive);
-    lowest.expires_after(st.config.idle_timeout);
-    auto [write_ec, write_n] = co_await bhttp::async_write(stream, res, use_tuple);
+    out.clear();
+    append_response(out, std::move(reply->resp), version, keep_alive);
+    watch.expires_after(st.config.idle_timeout);
+    const auto write_ec = co_await write_answer(stream, out);
     if (write_ec || st.stopping) co_return;
     if (!keep_alive) {
-      co_await close_gracefully(stream);
+      watch.expires_never();  // the linger has its own bound
+      co_await close_gracefully(stream, lowest);
       co_return;
     }
   }
@@ -234,7 +396,13 @@ asio::awaitable<void> serve_connection(std::shared_ptr<state> st, connection& en
     beast::tcp_stream plain(std::move(socket));
     if (!st->tls) {
       registration reg(entry, plain);
-      co_await serve_requests(*st, plain, plain);
+      const watch_guard watch{std::make_shared<idle_watch>(st->executor, plain)};
+      // Answers are written at once when the socket takes them (write_answer).
+      error_code blocking_ec;
+      plain.socket().non_blocking(true, blocking_ec);
+      if (blocking_ec) co_return;
+      // Requests and answers go to the socket itself: the watch bounds them, not Beast's stream.
+      co_await serve_requests(*st, plain.socket(), plain, *watch.watch);
       co_return;
     }
     beast::ssl_stream<beast::tcp_stream> secure(std::move(plain), *st->tls);
@@ -243,7 +411,9 @@ asio::awaitable<void> serve_connection(std::shared_ptr<state> st, connection& en
     lowest.expires_after(st->config.handshake_timeout);
     auto [ec] = co_await secure.async_handshake(asio::ssl::stream_base::server, use_tuple);
     if (ec || st->stopping) co_return;
-    co_await serve_requests(*st, secure, lowest);
+    lowest.expires_never();
+    const watch_guard watch{std::make_shared<idle_watch>(st->executor, lowest)};
+    co_await serve_requests(*st, secure, lowest, *watch.watch);
   } catch (...) {
     // A handler's exception (or its cancellation by stop()) ends this connection only; the
     // stream's destructor closes the socket.

@@ -186,6 +186,42 @@ TEST_F(server_test, get_and_post_round_trip_with_headers_and_body) {
   EXPECT_EQ(seen[1].header("authorization"), "Bearer t0k3n");
 }
 
+TEST_F(server_test, a_request_in_pieces_reaches_the_handler_whole_with_repeated_headers_together) {
+  std::vector<server_request> seen;
+  auto srv = make_server([&](server_request req) -> asio::awaitable<server_reply> {
+    seen.push_back(req);
+    co_return reply_with(200, "{}");
+  });
+  start(*srv);
+
+  auto body = [&]() -> asio::awaitable<void> {
+    auto stream = co_await connect_to(srv->port());
+    const std::string pieces[] = {
+        "POST /bill HT",
+        "TP/1.1\r\nHost: h\r\nX-A: 1\r\nTransfer-Encoding: chunked\r\nX-B:  two \r\nx-a: 3\r\n\r\n7\r\n{\"n\"",
+        ":1}\r\n0\r\n\r\n",
+    };
+    for (const auto& piece : pieces) {
+      co_await asio::async_write(stream, asio::buffer(piece), asio::use_awaitable);
+      asio::steady_timer pause(co_await asio::this_coro::executor, 20ms);
+      co_await pause.async_wait(asio::use_awaitable);
+    }
+    beast::flat_buffer buffer;
+    beast_response res;
+    co_await bhttp::async_read(stream, buffer, res, asio::use_awaitable);
+    EXPECT_EQ(res.result_int(), 200u);
+    srv->stop();
+  };
+  ASSERT_TRUE(run_io(ioc, body()));
+
+  ASSERT_EQ(seen.size(), 1u);
+  EXPECT_EQ(seen[0].body, "{\"n\":1}");
+  std::vector<std::string> order;
+  for (const auto& h : seen[0].headers) order.push_back(h.name + "=" + h.value);
+  // Beast's message kept a repeated name next to its first, and the value without its spaces.
+  EXPECT_EQ(order, (std::vector<std::string>{"Host=h", "X-A=1", "x-a=3", "Transfer-Encoding=chunked", "X-B=two"}));
+}
+
 TEST_F(server_test, keeps_the_connection_alive_between_requests) {
   int calls = 0;
   auto srv = make_server([&](server_request) -> asio::awaitable<server_reply> {
@@ -516,6 +552,42 @@ TEST_F(server_test, an_idle_client_is_disconnected_after_idle_timeout) {
   ASSERT_TRUE(run_io(ioc, body()));
 }
 
+TEST_F(server_test, the_idle_timeout_runs_from_each_request_and_spares_a_slow_handler) {
+  server_config config;
+  config.idle_timeout = 150ms;
+  auto srv = make_server(
+      [&](server_request req) -> asio::awaitable<server_reply> {
+        if (req.target == "/slow") {
+          asio::steady_timer wait(co_await asio::this_coro::executor, 400ms);
+          co_await wait.async_wait(use_tuple);
+        }
+        co_return reply_with(200, req.target);
+      },
+      config);
+  start(*srv);
+
+  auto body = [&]() -> asio::awaitable<void> {
+    auto stream = co_await connect_to(srv->port());
+    // Busy for longer than the timeout in all, never silent for as long.
+    for (int i = 0; i < 6; ++i) {
+      const auto res = co_await exchange(stream, make_request(bhttp::verb::get, "/quick"));
+      EXPECT_EQ(res.body(), "/quick");
+      asio::steady_timer pause(co_await asio::this_coro::executor, 60ms);
+      co_await pause.async_wait(use_tuple);
+    }
+    const auto slow = co_await exchange(stream, make_request(bhttp::verb::get, "/slow"));
+    EXPECT_EQ(slow.body(), "/slow");
+    // Then silent: closed about one timeout later.
+    const auto silent_from = std::chrono::steady_clock::now();
+    const auto [ec, bytes] = co_await read_until_closed(stream);
+    EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
+    EXPECT_EQ(bytes, 0u);
+    EXPECT_GE(std::chrono::steady_clock::now() - silent_from, 100ms);
+    srv->stop();
+  };
+  ASSERT_TRUE(run_io(ioc, body()));
+}
+
 TEST_F(server_test, create_reports_what_is_wrong) {
   auto ok = [](server_request) -> asio::awaitable<server_reply> { co_return reply_with(200, "{}"); };
 
@@ -602,6 +674,31 @@ TEST_F(server_tls_test, a_client_that_never_handshakes_is_disconnected) {
     const auto [ec, bytes] = co_await read_until_closed(stream);
     EXPECT_TRUE(is_closed_by_peer(ec)) << ec.message();
     EXPECT_EQ(bytes, 0u);
+    srv->stop();
+  };
+  ASSERT_TRUE(run_io(ioc, body()));
+}
+
+TEST_F(server_tls_test, an_idle_client_is_disconnected_after_idle_timeout) {
+  auto config = tls_config();
+  config.idle_timeout = 100ms;
+  auto srv = make_server([&](server_request) -> asio::awaitable<server_reply> { co_return reply_with(200, "{}"); },
+                         config);
+  start(*srv);
+
+  asio::ssl::context client_tls(asio::ssl::context::tls_client);
+  client_tls.load_verify_file(certs.ca_file);
+  client_tls.set_verify_mode(asio::ssl::verify_peer);
+
+  auto body = [&]() -> asio::awaitable<void> {
+    beast::ssl_stream<beast::tcp_stream> stream(co_await connect_to(srv->port()), client_tls);
+    co_await stream.async_handshake(asio::ssl::stream_base::client, asio::use_awaitable);
+    const auto first = co_await exchange(stream, make_request(bhttp::verb::get, "/one"));
+    EXPECT_EQ(first.result_int(), 200u);
+    std::array<char, 64> sink;
+    auto [ec, n] = co_await stream.async_read_some(asio::buffer(sink), use_tuple);
+    EXPECT_TRUE(ec) << "the server should have closed the connection";
+    EXPECT_EQ(n, 0u);
     srv->stop();
   };
   ASSERT_TRUE(run_io(ioc, body()));
