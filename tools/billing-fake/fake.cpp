@@ -3,12 +3,16 @@
 #include "common/error.hpp"
 
 #include <boost/json/array.hpp>
+#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
 #include <simdjson.h>
 
-#include <cstdio>
+#include <algorithm>
+#include <charconv>
+#include <initializer_list>
+#include <utility>
 
 namespace chargerecon::billing_fake {
 namespace {
@@ -21,8 +25,17 @@ http::server_reply json_reply(unsigned status, const boost::json::object& body) 
   return r;
 }
 
-fake_reply answer(unsigned status, const boost::json::object& body, std::string outcome) {
+fake_reply answer_object(unsigned status, const boost::json::object& body, std::string outcome) {
   return {json_reply(status, body), std::chrono::milliseconds{0}, std::move(outcome)};
+}
+
+// An answer is a handful of members: its object lives in a stack arena, not on the heap.
+fake_reply answer(unsigned status,
+                  std::initializer_list<std::pair<boost::json::string_view, boost::json::value_ref>> members,
+                  std::string outcome) {
+  unsigned char buffer[1024];
+  boost::json::monotonic_resource arena(buffer, sizeof buffer);
+  return answer_object(status, boost::json::object(members, &arena), std::move(outcome));
 }
 
 fake_reply error_answer(unsigned status, std::string_view text, std::string outcome) {
@@ -47,11 +60,16 @@ std::string_view trim_right(std::string_view s) {
 // Errors are the 422 text to answer.
 result<posted_charge> read_charge(std::string_view body) {
   const auto bad = [](std::string text) { return error{errc::invalid_argument, std::move(text)}; };
-  simdjson::ondemand::parser parser;
-  const simdjson::padded_string padded(body);
+  // One parser and one padded copy for every POST: their buffers are allocated once, not per charge.
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string padded;
+  if (padded.capacity() < body.size() + simdjson::SIMDJSON_PADDING) padded.reserve(body.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(body);
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
-  if (parser.iterate(padded).get(doc) || doc.get_object().get(obj)) return bad("the body is not a JSON object");
+  if (parser.iterate(simdjson::padded_string_view(padded.data(), padded.size(), padded.capacity())).get(doc) ||
+      doc.get_object().get(obj))
+    return bad("the body is not a JSON object");
   posted_charge c;
   bool has_number = false;
   for (auto item : obj) {
@@ -82,6 +100,17 @@ result<posted_charge> read_charge(std::string_view body) {
   if (doc.current_location().error() != simdjson::OUT_OF_BOUNDS) return bad("the body is not a JSON object");
   if (!has_number || !c.number_is_string) return bad("the body has no string \"number\"");
   return c;
+}
+
+// "B-000001": at least six digits.
+std::string reference_number(std::size_t n) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, n).ptr;
+  const auto length = static_cast<std::size_t>(end - digits);
+  std::string reference = "B-";
+  if (length < 6) reference.append(6 - length, '0');
+  reference.append(digits, length);
+  return reference;
 }
 
 // Compares without an early exit, so the answer's timing says nothing about the token.
@@ -124,14 +153,11 @@ std::chrono::milliseconds fake::draw_delay() {
 }
 
 std::uint64_t fake::posts_for(std::string_view key) const {
-  const auto it = posts_by_key_.find(key);
-  return it == posts_by_key_.end() ? 0 : it->second;
+  const auto it = keys_.find(key);
+  return it == keys_.end() ? 0 : it->second.posts;
 }
 
-bool fake::is_charge_path(std::string_view target) const {
-  const auto parsed = boost::urls::parse_origin_form(target);
-  if (!parsed) return false;
-  std::string_view path = parsed->encoded_path();
+bool fake::is_charge_path(std::string_view path) const {
   // billing.url "http://h/bill" may arrive as "/bill/": the HTTP client ends base paths with '/'.
   while (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
   std::string_view want = config_.path;
@@ -147,17 +173,18 @@ bool fake::authorized(const http::server_request& request) const {
 
 fake_reply fake::handle(const http::server_request& request) {
   const auto parsed = boost::urls::parse_origin_form(request.target);
-  if (parsed && parsed->encoded_path() == "/stats") {
+  const std::string_view path = parsed ? std::string_view(parsed->encoded_path()) : std::string_view{};
+  if (parsed && path == "/stats") {
     if (request.verb != http::method::get) return error_answer(405, "GET /stats only", "bad_method");
-    return answer(200, stats_object(), "state");
+    return answer_object(200, stats_object(), "state");
   }
-  if (parsed && parsed->encoded_path() == "/faults") {
+  if (parsed && path == "/faults") {
     if (request.verb != http::method::post) return error_answer(405, "POST /faults only", "bad_method");
     if (auto applied = apply_fault_settings(config_, request.body); !applied)
       return error_answer(400, applied.error().diagnostic, "bad_faults");
     return answer(200, {{"faults", "set"}}, "state");
   }
-  if (parsed && parsed->encoded_path() == "/state") {
+  if (parsed && path == "/state") {
     if (request.verb != http::method::get) return error_answer(405, "GET /state only", "bad_method");
     http::server_reply r;
     r.resp.status = 200;
@@ -165,7 +192,7 @@ fake_reply fake::handle(const http::server_request& request) {
     r.resp.headers.push_back({"Content-Type", "application/json"});
     return {std::move(r), std::chrono::milliseconds{0}, "state"};
   }
-  if (!is_charge_path(request.target)) return error_answer(404, "no such endpoint", "not_found");
+  if (!parsed || !is_charge_path(path)) return error_answer(404, "no such endpoint", "not_found");
   if (request.verb != http::method::post) return error_answer(405, "charges are POSTed", "bad_method");
   auto out = charge(request);
   out.delay = draw_delay();
@@ -176,7 +203,13 @@ fake_reply fake::handle(const http::server_request& request) {
 fake_reply fake::charge(const http::server_request& request) {
   ++posts_total_;
   const std::string_view key = request.header("Idempotency-Key").value_or(std::string_view{});
-  if (!key.empty()) ++posts_by_key_[std::string(key)];
+  key_state* seen = nullptr;
+  if (!key.empty()) {
+    auto it = keys_.find(key);
+    if (it == keys_.end()) it = keys_.emplace(std::string(key), key_state{}).first;
+    seen = &it->second;
+    ++seen->posts;
+  }
 
   const auto drawn = draw_fault();
   static constexpr std::string_view fault_names[] = {
@@ -197,7 +230,7 @@ fake_reply fake::charge(const http::server_request& request) {
       return r;
     }
     case fault::apply_then_drop: {
-      auto r = bill(request, key);
+      auto r = bill(request, key, seen);
       r.reply.what = http::server_reply::action::drop;
       r.outcome += "_then_dropped";
       return r;
@@ -205,7 +238,7 @@ fake_reply fake::charge(const http::server_request& request) {
     case fault::malformed_json: {
       // The charge is billed, but its answer is unreadable: only a replay tells the reference.
       // A refusal keeps its answer: it is the billed (201) and replayed (409) ones that matter.
-      auto r = bill(request, key);
+      auto r = bill(request, key, seen);
       if (r.reply.resp.status == 201 || r.reply.resp.status == 409) {
         r.reply.resp.body = "<html><body>" + std::to_string(r.reply.resp.status) + "</body></html>\n";
         r.reply.resp.headers = {{"Content-Type", "text/html"}};
@@ -215,10 +248,10 @@ fake_reply fake::charge(const http::server_request& request) {
     }
     case fault::none: break;
   }
-  return bill(request, key);
+  return bill(request, key, seen);
 }
 
-fake_reply fake::bill(const http::server_request& request, std::string_view key) {
+fake_reply fake::bill(const http::server_request& request, std::string_view key, key_state* seen) {
   if (!authorized(request)) {
     auto r = error_answer(401, "missing or wrong bearer token", "unauthorized");
     r.reply.resp.headers.push_back({"WWW-Authenticate", "Bearer"});
@@ -233,11 +266,11 @@ fake_reply fake::bill(const http::server_request& request, std::string_view key)
                                  "' is not the Idempotency-Key '" + quote_peer_text(key) + "'",
                         "key_mismatch");
 
-  if (const auto it = by_key_.find(key); it != by_key_.end()) {
-    const auto& first = records_[it->second];
+  if (seen->record != key_state::no_record) {
+    const auto& first = records_[seen->record];
     if (posted->customer != first.customer || posted->amount != first.amount || posted->currency != first.currency)
       ++replay_conflicts_[std::string(key)];
-    return answer(409, {{"reference_number", records_[it->second].reference_number}, {"number", key}}, "replay");
+    return answer(409, {{"reference_number", first.reference_number}, {"number", key}}, "replay");
   }
 
   if (config_.reject_customers.contains(posted->customer)) {
@@ -245,11 +278,10 @@ fake_reply fake::bill(const http::server_request& request, std::string_view key)
     return error_answer(422, "customer '" + quote_peer_text(posted->customer) + "' cannot be billed", "rejected");
   }
 
-  char reference[32];
-  std::snprintf(reference, sizeof reference, "B-%06zu", records_.size() + 1);
-  records_.push_back({reference, posted->number, posted->customer, posted->amount, posted->currency, request.body});
-  by_key_.emplace(std::string(key), records_.size() - 1);
-  return answer(201, {{"reference_number", reference}, {"number", key}}, "billed");
+  records_.push_back({reference_number(records_.size() + 1), std::move(posted->number), std::move(posted->customer),
+                      std::move(posted->amount), std::move(posted->currency), request.body});
+  seen->record = records_.size() - 1;
+  return answer(201, {{"reference_number", records_.back().reference_number}, {"number", key}}, "billed");
 }
 
 std::string fake::state_json() const {
@@ -263,8 +295,12 @@ std::string fake::state_json() const {
                                           {"currency", r.currency},
                                           {"posts", posts_for(r.number)}});
   }
+  std::vector<const decltype(keys_)::value_type*> keys;
+  keys.reserve(keys_.size());
+  for (const auto& entry : keys_) keys.push_back(&entry);
+  std::sort(keys.begin(), keys.end(), [](const auto* a, const auto* b) { return a->first < b->first; });
   boost::json::object by_key;
-  for (const auto& [key, n] : posts_by_key_) by_key[key] = n;
+  for (const auto* entry : keys) by_key[entry->first] = entry->second.posts;
   boost::json::object conflicts;
   for (const auto& [key, n] : replay_conflicts_) conflicts[key] = n;
   boost::json::array rejected;

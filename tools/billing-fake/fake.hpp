@@ -16,6 +16,7 @@
 #include <set>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace chargerecon::billing_fake {
@@ -91,16 +92,27 @@ class fake {
   fault draw_fault();
   std::chrono::milliseconds draw_delay();
   std::uint64_t next_random();
-  bool is_charge_path(std::string_view target) const;
+  // What one Idempotency-Key has seen: every POST counted, and the record once it is billed.
+  struct key_state {
+    std::uint64_t posts = 0;
+    std::size_t record = no_record;  // index in records_
+    static constexpr std::size_t no_record = static_cast<std::size_t>(-1);
+  };
+  struct key_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+  };
+
+  bool is_charge_path(std::string_view path) const;
   bool authorized(const http::server_request& request) const;
   fake_reply charge(const http::server_request& request);
-  fake_reply bill(const http::server_request& request, std::string_view key);
+  fake_reply bill(const http::server_request& request, std::string_view key, key_state* seen);
 
   fake_config config_;
   std::uint64_t rng_state_;
   std::vector<record> records_;
-  std::map<std::string, std::size_t, std::less<>> by_key_;  // Idempotency-Key -> index in records_
-  std::map<std::string, std::uint64_t, std::less<>> posts_by_key_;
+  // Hashed, not ordered: a lookup per POST. GET /state sorts them.
+  std::unordered_map<std::string, key_state, key_hash, std::equal_to<>> keys_;
   std::uint64_t posts_total_ = 0;
   std::map<std::string, std::uint64_t, std::less<>> faults_injected_;
   std::map<std::string, std::uint64_t, std::less<>> replay_conflicts_;

@@ -35,7 +35,8 @@ asio::awaitable<http::server_reply> serve(billing_fake::fake& fake, const obs::e
     boost::system::error_code ec;  // cancelled at shutdown: answer anyway, the server is closing
     co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
   }
-  if (out.outcome != "state")
+  // Its fields (quoted copies of what the client sent) are built only when the line is written.
+  if (out.outcome != "state" && log.enabled(obs::log_level::info))
     log.info("billing_fake.request",
              {{"target", quote_peer_text(request.target, 100)},
               {"key", quote_peer_text(request.header("Idempotency-Key").value_or(""), 64)},
