@@ -48,10 +48,12 @@ void append_field(std::string& out, std::string_view name, std::string_view valu
 
 }  // namespace
 
-void append_response(std::string& out, response&& r, unsigned version, bool keep_alive) {
+void write_response(response&& r, unsigned version, bool keep_alive, std::string& head, std::string& body) {
+  head.clear();
+  body.clear();
   const unsigned status = writable_status(r.status);
   if (!written_as_given(r, version, status)) {
-    detail::append_response_by_beast(out, std::move(r), version, keep_alive);
+    detail::append_response_by_beast(head, std::move(r), version, keep_alive);
     return;
   }
   const char status_line[] = {'H',
@@ -67,24 +69,24 @@ void append_response(std::string& out, response&& r, unsigned version, bool keep
                               static_cast<char>('0' + status / 10 % 10),
                               static_cast<char>('0' + status % 10),
                               ' '};
-  out.append(status_line, sizeof status_line);
+  head.append(status_line, sizeof status_line);
   const auto reason = bhttp::obsolete_reason(static_cast<bhttp::status>(status));
-  out.append(reason.data(), reason.size());
-  out.append("\r\n");
+  head.append(reason.data(), reason.size());
+  head.append("\r\n");
   bool has_content_type = false;
   for (const auto& h : r.headers) {
     has_content_type = has_content_type || beast::iequals(h.name, "Content-Type");
-    append_field(out, h.name, trim_field_value(h.value));
+    append_field(head, h.name, trim_field_value(h.value));
   }
-  if (!has_content_type) append_field(out, "Content-Type", "application/json");
+  if (!has_content_type) append_field(head, "Content-Type", "application/json");
   // Beast's keep_alive(): HTTP/1.1 says when it closes, HTTP/1.0 when it does not.
-  if (version == 11 && !keep_alive) append_field(out, "Connection", "close");
-  if (version == 10 && keep_alive) append_field(out, "Connection", "keep-alive");
+  if (version == 11 && !keep_alive) append_field(head, "Connection", "close");
+  if (version == 10 && keep_alive) append_field(head, "Connection", "keep-alive");
   char length[24];
   const auto end = std::to_chars(length, length + sizeof length, r.body.size()).ptr;
-  append_field(out, "Content-Length", std::string_view(length, static_cast<std::size_t>(end - length)));
-  out.append("\r\n");
-  out.append(r.body);
+  append_field(head, "Content-Length", std::string_view(length, static_cast<std::size_t>(end - length)));
+  head.append("\r\n");
+  body = std::move(r.body);
 }
 
 void detail::append_response_by_beast(std::string& out, response&& r, unsigned version, bool keep_alive) {

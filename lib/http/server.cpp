@@ -300,20 +300,27 @@ asio::awaitable<void> close_gracefully(beast::ssl_stream<beast::tcp_stream>& str
   lowest.close();
 }
 
-// Sends `out` whole. A plain socket takes an answer at once nearly always: try that first, and
-// wait for it only when it is full.
-asio::awaitable<error_code> write_answer(tcp::socket& socket, const std::string& out) {
+// Sends `head` then `body`, whole. A plain socket takes an answer at once nearly always: try
+// that first, and wait only for what it did not take.
+asio::awaitable<error_code> write_answer(tcp::socket& socket, const std::string& head, const std::string& body) {
+  std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
   error_code ec;
-  const auto sent = socket.write_some(asio::buffer(out), ec);
-  if (!ec && sent == out.size()) co_return ec;
+  auto sent = socket.write_some(parts, ec);
+  if (!ec && sent == head.size() + body.size()) co_return ec;
   if (ec && ec != asio::error::would_block) co_return ec;
-  const auto rest = asio::buffer(out) + (ec ? 0 : sent);
-  auto [write_ec, n] = co_await asio::async_write(socket, rest, use_tuple);
+  if (ec) sent = 0;
+  if (sent < head.size())
+    parts[0] = asio::buffer(head) + sent;
+  else
+    parts = {asio::const_buffer{}, asio::buffer(body) + (sent - head.size())};
+  auto [write_ec, n] = co_await asio::async_write(socket, parts, use_tuple);
   co_return write_ec;
 }
 
-asio::awaitable<error_code> write_answer(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& out) {
-  auto [write_ec, n] = co_await asio::async_write(stream, asio::buffer(out), use_tuple);
+asio::awaitable<error_code> write_answer(beast::ssl_stream<beast::tcp_stream>& stream, const std::string& head,
+                                         const std::string& body) {
+  const std::array<asio::const_buffer, 2> parts{asio::buffer(head), asio::buffer(body)};
+  auto [write_ec, n] = co_await asio::async_write(stream, parts, use_tuple);
   co_return write_ec;
 }
 
@@ -322,7 +329,8 @@ asio::awaitable<error_code> write_answer(beast::ssl_stream<beast::tcp_stream>& s
 template <class Stream>
 asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_stream& lowest, idle_watch& watch) {
   beast::flat_buffer buffer;
-  std::string out;
+  std::string head;  // reused: its capacity stays from one answer to the next
+  std::string body;
   for (;;) {
     request_reader parser;
     parser.body_limit(static_cast<std::uint64_t>(st.config.max_request_bytes));
@@ -367,10 +375,9 @@ asio::awaitable<void> serve_requests(state& st, Stream& stream, beast::tcp_strea
 
     if (reply->what == server_reply::action::drop) co_return;  // the stream's destructor closes the socket
     keep_alive = keep_alive && reply->what == server_reply::action::respond;
-    out.clear();
-    append_response(out, std::move(reply->resp), version, keep_alive);
+    write_response(std::move(reply->resp), version, keep_alive, head, body);
     watch.expires_after(st.config.idle_timeout);
-    const auto write_ec = co_await write_answer(stream, out);
+    const auto write_ec = co_await write_answer(stream, head, body);
     if (write_ec || st.stopping) co_return;
     if (!keep_alive) {
       watch.expires_never();  // the linger has its own bound

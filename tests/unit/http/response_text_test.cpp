@@ -28,6 +28,14 @@ written write_with(Write write, const response& r, unsigned version, bool keep_a
   return w;
 }
 
+// What the server sends: the head, then the body.
+void written_by_server(std::string& out, response&& r, unsigned version, bool keep_alive) {
+  std::string head = "stale head";
+  std::string body = "stale body";
+  write_response(std::move(r), version, keep_alive, head, body);
+  out = head + body;
+}
+
 response make(unsigned status, std::vector<header_field> headers, std::string body) {
   response r;
   r.status = status;
@@ -81,7 +89,7 @@ TEST(response_text, is_what_beast_writes_for_every_kind_of_answer) {
     for (const bool keep_alive : {true, false}) {
       for (std::size_t i = 0; i < answers.size(); ++i) {
         const auto expected = write_with(detail::append_response_by_beast, answers[i], version, keep_alive);
-        const auto actual = write_with(append_response, answers[i], version, keep_alive);
+        const auto actual = write_with(written_by_server, answers[i], version, keep_alive);
         EXPECT_EQ(actual.thrown, expected.thrown) << "answer " << i << " version " << version << " keep_alive " << keep_alive;
         if (expected.thrown.empty()) {
           EXPECT_EQ(actual.text, expected.text) << "answer " << i << " version " << version << " keep_alive " << keep_alive;
@@ -91,15 +99,19 @@ TEST(response_text, is_what_beast_writes_for_every_kind_of_answer) {
   }
 }
 
-TEST(response_text, a_plain_answer_reads_as_expected) {
-  std::string out = "kept: ";
-  append_response(out, make(201, {{"Retry-After", "1"}}, "{}"), 11, false);
-  EXPECT_EQ(out,
-            "kept: HTTP/1.1 201 Created\r\nRetry-After: 1\r\nContent-Type: application/json\r\nConnection: close\r\n"
-            "Content-Length: 2\r\n\r\n{}");
-  out.clear();
-  append_response(out, make(404, {{"Content-Type", "text/plain"}}, "no"), 10, true);
-  EXPECT_EQ(out, "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\nno");
+TEST(response_text, a_plain_answer_reads_as_expected_and_keeps_its_body_apart) {
+  std::string head, body;
+  write_response(make(201, {{"Retry-After", "1"}}, "{}"), 11, false, head, body);
+  EXPECT_EQ(head,
+            "HTTP/1.1 201 Created\r\nRetry-After: 1\r\nContent-Type: application/json\r\nConnection: close\r\n"
+            "Content-Length: 2\r\n\r\n");
+  EXPECT_EQ(body, "{}");
+  write_response(make(404, {{"Content-Type", "text/plain"}}, "no"), 10, true, head, body);
+  EXPECT_EQ(head, "HTTP/1.0 404 Not Found\r\nContent-Type: text/plain\r\nConnection: keep-alive\r\nContent-Length: 2\r\n\r\n");
+  EXPECT_EQ(body, "no");
+  write_response(make(204, {}, ""), 11, true, head, body);
+  EXPECT_EQ(head, "HTTP/1.1 204 No Content\r\nContent-Type: application/json\r\nContent-Length: 0\r\n\r\n");
+  EXPECT_EQ(body, "");
 }
 
 }  // namespace
