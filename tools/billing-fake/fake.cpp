@@ -1,9 +1,9 @@
 #include "billing-fake/fake.hpp"
 
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 #include <boost/json/array.hpp>
-#include <boost/json/monotonic_resource.hpp>
 #include <boost/json/object.hpp>
 #include <boost/json/serialize.hpp>
 #include <boost/url/parse.hpp>
@@ -17,25 +17,24 @@
 namespace chargerecon::billing_fake {
 namespace {
 
-http::server_reply json_reply(unsigned status, const boost::json::object& body) {
+fake_reply json_answer(unsigned status, std::string body, std::string outcome) {
   http::server_reply r;
   r.resp.status = status;
-  r.resp.body = boost::json::serialize(body);
+  r.resp.body = std::move(body);
   r.resp.headers.push_back({"Content-Type", "application/json"});
-  return r;
+  return {std::move(r), std::chrono::milliseconds{0}, std::move(outcome)};
 }
 
 fake_reply answer_object(unsigned status, const boost::json::object& body, std::string outcome) {
-  return {json_reply(status, body), std::chrono::milliseconds{0}, std::move(outcome)};
+  return json_answer(status, boost::json::serialize(body), std::move(outcome));
 }
 
-// An answer is a handful of members: its object lives in a stack arena, not on the heap.
-fake_reply answer(unsigned status,
-                  std::initializer_list<std::pair<boost::json::string_view, boost::json::value_ref>> members,
+// Every answer but the state's is a few string members: written straight into the body.
+fake_reply answer(unsigned status, std::initializer_list<std::pair<std::string_view, std::string_view>> members,
                   std::string outcome) {
-  unsigned char buffer[1024];
-  boost::json::monotonic_resource arena(buffer, sizeof buffer);
-  return answer_object(status, boost::json::object(members, &arena), std::move(outcome));
+  std::string body;
+  append_json_string_object(body, members);
+  return json_answer(status, std::move(body), std::move(outcome));
 }
 
 fake_reply error_answer(unsigned status, std::string_view text, std::string outcome) {
