@@ -62,5 +62,7 @@ std::string format_date(time_point t);
 // The charge object's JSON text. Amounts are written as the exact text the charge holds;
 // `fields` limits the members (fields_set), all when empty. Raw charges ignore `fields`.
 std::string charge_to_json(const charge& c, const std::set<std::string, std::less<>>& fields);
+// The same, appended to `out` (a list call writes fifty into one answer).
+void append_charge_json(std::string& out, const charge& c, const std::set<std::string, std::less<>>& fields);
 
 }  // namespace chargerecon::crm_sim

@@ -3,6 +3,7 @@
 #include <simdjson.h>
 
 #include <charconv>
+#include <optional>
 
 namespace chargerecon::crm_sim {
 
@@ -69,6 +70,17 @@ simdjson::error_code read_item(simdjson::ondemand::value value, json_item& item)
   return simdjson::SUCCESS;
 }
 
+// One parser and one padded copy for every parse: an acknowledgement parses its body, its array
+// and each of up to fifty items, and a parser allocates its buffers when it is made. The
+// results own their text, so no parse outlives the next one.
+simdjson::simdjson_result<simdjson::ondemand::document> iterate(std::string_view text) {
+  thread_local simdjson::ondemand::parser parser;
+  thread_local std::string padded;
+  if (padded.capacity() < text.size() + simdjson::SIMDJSON_PADDING) padded.reserve(text.size() + simdjson::SIMDJSON_PADDING);
+  padded.assign(text);
+  return parser.iterate(simdjson::padded_string_view(padded.data(), padded.size(), padded.capacity()));
+}
+
 error parse_error(std::string_view what, simdjson::error_code ec) {
   return error{errc::invalid_argument, std::string(what) + ": " + simdjson::error_message(ec)};
 }
@@ -91,14 +103,10 @@ std::optional<double> json_item::as_double() const {
   return v;
 }
 
-result<json_members> parse_json_object(std::string_view text) {
-  simdjson::ondemand::parser parser;
-  const simdjson::padded_string padded(text);
-  simdjson::ondemand::document doc;
-  if (auto ec = parser.iterate(padded).get(doc)) return parse_error("body is not JSON", ec);
-  simdjson::ondemand::object object;
-  if (auto ec = doc.get_object().get(object)) return parse_error("body is not a JSON object", ec);
-  json_members members;
+namespace {
+
+// An object's members into `members`; what went wrong otherwise.
+std::optional<error> read_members(simdjson::ondemand::object& object, json_members& members) {
   for (auto field : object) {
     std::string_view key;
     if (auto ec = field.unescaped_key().get(key)) return parse_error("body has a malformed key", ec);
@@ -108,6 +116,18 @@ result<json_members> parse_json_object(std::string_view text) {
     if (auto ec = read_item(value, item)) return parse_error("body member \"" + std::string(key) + "\"", ec);
     members.insert_or_assign(std::string(key), std::move(item));
   }
+  return std::nullopt;
+}
+
+}  // namespace
+
+result<json_members> parse_json_object(std::string_view text) {
+  simdjson::ondemand::document doc;
+  if (auto ec = iterate(text).get(doc)) return parse_error("body is not JSON", ec);
+  simdjson::ondemand::object object;
+  if (auto ec = doc.get_object().get(object)) return parse_error("body is not a JSON object", ec);
+  json_members members;
+  if (auto failed = read_members(object, members)) return std::move(*failed);
   // In bounds after the root value means something follows it.
   if (doc.current_location().error() == simdjson::SUCCESS) {
     return error{errc::invalid_argument, "body has text after its JSON object"};
@@ -116,10 +136,8 @@ result<json_members> parse_json_object(std::string_view text) {
 }
 
 result<std::vector<json_item>> parse_json_array(std::string_view text) {
-  simdjson::ondemand::parser parser;
-  const simdjson::padded_string padded(text);
   simdjson::ondemand::document doc;
-  if (auto ec = parser.iterate(padded).get(doc)) return parse_error("body is not JSON", ec);
+  if (auto ec = iterate(text).get(doc)) return parse_error("body is not JSON", ec);
   simdjson::ondemand::array array;
   if (auto ec = doc.get_array().get(array)) return parse_error("body is not a JSON array", ec);
   std::vector<json_item> items;
@@ -135,6 +153,22 @@ result<std::vector<json_item>> parse_json_array(std::string_view text) {
     return error{errc::invalid_argument, "body has text after its JSON array"};
   }
   return items;
+}
+
+std::optional<std::vector<json_members>> parse_json_array_of_objects(std::string_view text) {
+  simdjson::ondemand::document doc;
+  simdjson::ondemand::array array;
+  if (iterate(text).get(doc) || doc.get_array().get(array)) return std::nullopt;
+  std::vector<json_members> elements;
+  for (auto element : array) {
+    simdjson::ondemand::object object;
+    json_members members;
+    if (element.get_object().get(object) || read_members(object, members)) return std::nullopt;
+    elements.push_back(std::move(members));
+  }
+  // In bounds after the root value means something follows it.
+  if (doc.current_location().error() == simdjson::SUCCESS) return std::nullopt;
+  return elements;
 }
 
 }  // namespace chargerecon::crm_sim

@@ -35,4 +35,11 @@ using json_members = std::map<std::string, json_item, std::less<>>;
 result<json_members> parse_json_object(std::string_view text);
 result<std::vector<json_item>> parse_json_array(std::string_view text);
 
+// The members of every element of a JSON array of objects, each as parse_json_object reads it,
+// in one parse where parse_json_array and then parse_json_object on each element make one per
+// element. nullopt for anything else (not JSON, not an array, an element that is not an object
+// or that parse_json_object refuses): the caller then goes element by element to say which is
+// wrong, as before.
+std::optional<std::vector<json_members>> parse_json_array_of_objects(std::string_view text);
+
 }  // namespace chargerecon::crm_sim

@@ -4,6 +4,8 @@
 
 #include <boost/json/parse.hpp>
 
+#include <ctime>
+
 namespace chargerecon::crm_sim {
 namespace {
 
@@ -27,6 +29,22 @@ TEST(charge_json, dates_are_utc_without_zone_or_fraction) {
   EXPECT_EQ(format_date(t0), "2026-01-15T12:03:09");
   EXPECT_EQ(format_date(t0 + milliseconds(999)), "2026-01-15T12:03:09");
   EXPECT_EQ(format_date(sys_days{year{2024} / 2 / 29}), "2024-02-29T00:00:00");
+}
+
+TEST(charge_json, dates_read_as_strftime_writes_them_across_the_clock_range) {
+  // Sweeps the nanosecond clock's whole span (1677..2262) in uneven steps, leap days included.
+  const auto first = time_point::min() + days(1);
+  const auto last = time_point::max() - days(1);
+  const auto step = days(2) + hours(3) + minutes(7) + seconds(11) + nanoseconds(999'999'989);
+  for (auto t = first; t < last - step; t += step) {
+    const auto seconds_since_epoch = floor<seconds>(t.time_since_epoch()).count();
+    const std::time_t whole = static_cast<std::time_t>(seconds_since_epoch);
+    std::tm utc{};
+    ASSERT_NE(gmtime_r(&whole, &utc), nullptr);
+    char expected[32];
+    std::strftime(expected, sizeof expected, "%Y-%m-%dT%H:%M:%S", &utc);
+    ASSERT_EQ(format_date(t), expected) << seconds_since_epoch;
+  }
 }
 
 TEST(charge_json, amounts_are_written_verbatim_as_json_numbers) {
