@@ -18,9 +18,9 @@
 #include <boost/beast/core/read_size.hpp>
 #include <boost/beast/core/string.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/empty_body.hpp>
 #include <boost/beast/http/error.hpp>
-#include <boost/beast/http/basic_parser.hpp>
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/rfc7230.hpp>
 #include <boost/beast/http/write.hpp>
@@ -28,10 +28,10 @@
 
 #include <array>
 #include <exception>
-#include <stdexcept>
 #include <list>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <utility>
 
 namespace chargerecon::http {

@@ -21,6 +21,7 @@
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/ostream.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
+#include <boost/beast/http/parser.hpp>
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
@@ -220,6 +221,34 @@ TEST_F(server_test, a_request_in_pieces_reaches_the_handler_whole_with_repeated_
   for (const auto& h : seen[0].headers) order.push_back(h.name + "=" + h.value);
   // Beast's message kept a repeated name next to its first, and the value without its spaces.
   EXPECT_EQ(order, (std::vector<std::string>{"Host=h", "X-A=1", "x-a=3", "Transfer-Encoding=chunked", "X-B=two"}));
+}
+
+TEST_F(server_test, an_answer_larger_than_the_socket_takes_at_once_arrives_whole) {
+  // Bigger than a loopback socket's buffers: the server sends what fits and waits for the rest.
+  std::string big(24 * 1024 * 1024, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = static_cast<char>('a' + (i / 4096) % 26);
+  auto srv = make_server([&](server_request) -> asio::awaitable<server_reply> { co_return reply_with(200, big); });
+  start(*srv);
+
+  auto body = [&]() -> asio::awaitable<void> {
+    auto stream = co_await connect_to(srv->port());
+    auto req = make_request(bhttp::verb::get, "/big");
+    co_await bhttp::async_write(stream, req, asio::use_awaitable);
+    // Read nothing for a while, so that the server's first write cannot take it all.
+    asio::steady_timer pause(co_await asio::this_coro::executor, 100ms);
+    co_await pause.async_wait(use_tuple);
+    beast::flat_buffer buffer;
+    for (int round = 0; round < 2; ++round) {
+      if (round > 0) co_await bhttp::async_write(stream, req, asio::use_awaitable);  // the connection stays good
+      bhttp::response_parser<bhttp::string_body> parser;
+      parser.body_limit(big.size() + 1);
+      co_await bhttp::async_read(stream, buffer, parser, asio::use_awaitable);
+      EXPECT_EQ(parser.get().result_int(), 200u);
+      EXPECT_TRUE(parser.get().body() == big) << "the body differs";
+    }
+    srv->stop();
+  };
+  ASSERT_TRUE(run_io(ioc, body()));
 }
 
 TEST_F(server_test, keeps_the_connection_alive_between_requests) {
