@@ -258,13 +258,6 @@ result<void> validate(const request& req) {
   return {};
 }
 
-// Field values go out without surrounding blanks, as Beast's fields container stores them.
-std::string_view trim_blanks(std::string_view v) {
-  while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
-  while (!v.empty() && (v.back() == ' ' || v.back() == '\t')) v.remove_suffix(1);
-  return v;
-}
-
 // The request line and fields of `req` into `out`, byte for byte what Beast's serializer wrote
 // from the message we used to build: Host and User-Agent first, then the caller's headers,
 // Content-Type, and Content-Length on a POST or any request with a body; a field set again under
@@ -297,7 +290,7 @@ void format_head(std::string& out, std::string_view path, const request& req, st
     const auto put = [&write](std::string_view name, std::string_view value) {
       write(name);
       write(": "sv);
-      write(trim_blanks(value));
+      write(trim_field_value(value));  // as Beast's fields container stores it
       write("\r\n"sv);
     };
     write(req.verb == method::post ? "POST "sv : "GET "sv);
