@@ -174,24 +174,29 @@ constexpr char sql_add_to_count[] =
 
 constexpr char sql_charge_by_reference[] = "SELECT number FROM charges WHERE billing_reference = ?1";
 
-// The audit events of one write go in together, up to this many rows per INSERT: with
+// The audit events of one write go in together, in INSERTs of 64, 16, 4 or 1 rows: with
 // AUTOINCREMENT, each INSERT statement reads and writes sqlite_sequence once, and a statement
-// has its fixed costs; one per event was a tenth of the ledger thread in a 0 ms drain.
-constexpr std::size_t max_events_per_insert = 64;
+// has its fixed costs; one per event was a tenth of the ledger thread in a 0 ms drain. Four
+// sizes, not one per row count: each is a prepared statement kept for the ledger's life (the
+// 64 sizes took 1 MB of heap, pinned among the rest).
+constexpr std::array<std::size_t, 4> event_insert_sizes{64, 16, 4, 1};
 constexpr std::size_t event_columns = 8;
 
-// The INSERT of `rows` events (1 to max_events_per_insert), built once per size.
+// The INSERT of `rows` events, one of event_insert_sizes, built once.
 const char* sql_insert_events(std::size_t rows) {
   static const auto texts = [] {
-    std::array<std::string, max_events_per_insert + 1> t;
-    for (std::size_t n = 1; n <= max_events_per_insert; ++n) {
-      std::string& sql = t[n];
+    std::array<std::string, event_insert_sizes.size()> t;
+    for (std::size_t k = 0; k < event_insert_sizes.size(); ++k) {
+      std::string& sql = t[k];
       sql = "INSERT INTO events (at, number, actor, kind, from_state, to_state, reason, detail) VALUES ";
-      for (std::size_t i = 0; i < n; ++i) sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?)";
+      for (std::size_t i = 0; i < event_insert_sizes[k]; ++i)
+        sql += i == 0 ? "(?, ?, ?, ?, ?, ?, ?, ?)" : ", (?, ?, ?, ?, ?, ?, ?, ?)";
     }
     return t;
   }();
-  return texts[rows].c_str();
+  for (std::size_t k = 0; k < event_insert_sizes.size(); ++k)
+    if (event_insert_sizes[k] == rows) return texts[k].c_str();
+  return nullptr;  // not a size we insert by
 }
 
 constexpr char sql_select_events[] =
@@ -465,8 +470,14 @@ struct sqlite_ledger::impl {
 
   // Inside the write, before its RELEASE or COMMIT: the events go with the rows or not at all.
   void flush_events() {
-    for (std::size_t first = 0; first < events_pending.size(); first += max_events_per_insert) {
-      const auto rows = std::min(max_events_per_insert, events_pending.size() - first);
+    for (std::size_t first = 0; first < events_pending.size();) {
+      const std::size_t left = events_pending.size() - first;
+      std::size_t rows = 1;
+      for (const auto size : event_insert_sizes)
+        if (size <= left) {
+          rows = size;
+          break;
+        }
       sqlite::use s(stmt(sql_insert_events(rows)));
       for (std::size_t i = 0; i < rows; ++i) {
         const auto& e = events_pending[first + i];
@@ -488,6 +499,7 @@ struct sqlite_ledger::impl {
         s->bind_borrowed(base + 8, text_at(e.detail));
       }
       s->step();
+      first += rows;
     }
     drop_events();
   }
