@@ -45,6 +45,8 @@
 #include <optional>
 #include <vector>
 
+#include "http/string_body.hpp"
+
 namespace chargerecon::http {
 namespace {
 
@@ -195,28 +197,16 @@ class response_parser final : public bhttp::basic_parser<false> {
   }
   void on_header_impl(error_code&) override {}
   void on_body_init_impl(const boost::optional<std::uint64_t>& length, error_code& ec) override {
-    if (!length) return;
-    if (*length > out_.body.max_size()) {
-      ec = bhttp::error::buffer_overflow;
-      return;
-    }
-    out_.body.reserve(static_cast<std::size_t>(*length));
+    detail::reserve_body(out_.body, length, ec);
   }
-  std::size_t on_body_impl(beast::string_view body, error_code& ec) override { return append(body, ec); }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+    return detail::append_body(out_.body, body, ec);
+  }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code&) override {}
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
-    return append(body, ec);
+    return detail::append_body(out_.body, body, ec);
   }
   void on_finish_impl(error_code&) override {}
-
-  std::size_t append(beast::string_view body, error_code& ec) {
-    if (body.size() > out_.body.max_size() - out_.body.size()) {
-      ec = bhttp::error::buffer_overflow;
-      return 0;
-    }
-    out_.body.append(body.data(), body.size());
-    return body.size();
-  }
 
   response& out_;
 };

@@ -34,6 +34,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "http/string_body.hpp"
+
 namespace chargerecon::http {
 namespace {
 
@@ -148,30 +150,16 @@ class request_reader final : public bhttp::basic_parser<true> {
   }
   void on_header_impl(error_code& ec) override { ec = {}; }
   void on_body_init_impl(const boost::optional<std::uint64_t>& content_length, error_code& ec) override {
-    ec = {};
-    if (!content_length) return;
-    if (*content_length > request.body.max_size()) {
-      ec = bhttp::error::buffer_overflow;
-      return;
-    }
-    request.body.reserve(static_cast<std::size_t>(*content_length));
+    detail::reserve_body(request.body, content_length, ec);
   }
-  std::size_t on_body_impl(beast::string_view body, error_code& ec) override { return append_body(body, ec); }
+  std::size_t on_body_impl(beast::string_view body, error_code& ec) override {
+    return detail::append_body(request.body, body, ec);
+  }
   void on_chunk_header_impl(std::uint64_t, beast::string_view, error_code& ec) override { ec = {}; }
   std::size_t on_chunk_body_impl(std::uint64_t, beast::string_view body, error_code& ec) override {
-    return append_body(body, ec);
+    return detail::append_body(request.body, body, ec);
   }
   void on_finish_impl(error_code& ec) override { ec = {}; }
-
-  std::size_t append_body(beast::string_view body, error_code& ec) {
-    if (body.size() > request.body.max_size() - request.body.size()) {
-      ec = bhttp::error::buffer_overflow;
-      return 0;
-    }
-    request.body.append(body.data(), body.size());
-    ec = {};
-    return body.size();
-  }
 };
 
 std::optional<beast::flat_buffer::mutable_buffers_type> prepare(beast::flat_buffer& buffer, std::size_t n) {
