@@ -41,7 +41,10 @@ void check_meaning(const std::vector<crm::ack_refusal>& refusals) {
   const std::string unmentioned = "fuzz-unmentioned-charge";
   if (std::find(sent.begin(), sent.end(), unmentioned) == sent.end()) sent.push_back(unmentioned);
   std::vector<std::string> done_codes;
-  if (!refusals.empty()) done_codes.push_back(refusals.front().error_code);
+  // A code the operator lists as "already acknowledged"; never the engine's own code for an
+  // answer it does not trust, which is not CRM.COM's and no configuration names.
+  if (!refusals.empty() && refusals.front().error_code != engine::untrusted_answer_code)
+    done_codes.push_back(refusals.front().error_code);
 
   const auto meaning = engine::classify_ack_answer(sent, refusals, done_codes);
   const std::set<std::string> in_request(sent.begin(), sent.end());
